@@ -1,0 +1,141 @@
+"""``adnet``: the command line of the platform.
+
+    adnet demo [--data-dir DIR] [--seed N] [--scale X]   generate the demo market, then run
+    adnet run  [--data-dir DIR]                          materialise every window with snapshots and all downstream
+    adnet ui   [--data-dir DIR] [--host H] [--port P]    the Dagster UI and daemon on 127.0.0.1
+
+Errors are reported as one paragraph naming the file and the fix; ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from adnet_assets.layout import DataLayout, default_data_dir
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _layout(args) -> DataLayout:
+    return DataLayout.at(args.data_dir) if args.data_dir else DataLayout.at(default_data_dir())
+
+
+def cmd_run(args) -> int:
+    from adnet_assets.report import summary
+    from adnet_assets.runner import run_all
+
+    layout = _layout(args)
+    _say(f"adnet: running on {layout.root}")
+    started = time.monotonic()
+    outcome = run_all(layout)
+    took = time.monotonic() - started
+    if not outcome.success:
+        _say(f"\nadnet: the run failed after {took:.0f}s (run {outcome.run_id[:8]}, windows {outcome.windows[0]} .. {outcome.windows[1]}).")
+        for step, message in outcome.failures:
+            _say(f"  {step}: {message}")
+        _say(f"  Full log: `adnet ui --data-dir {layout.root}` and open the run.")
+        return 1
+    _say(f"\nadnet: done in {took:.0f}s (run {outcome.run_id[:8]}, windows {outcome.windows[0]} .. {outcome.windows[1]}).\n")
+    print(summary(layout), flush=True)
+    print(f"See it in the UI: adnet ui --data-dir {layout.root}", flush=True)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from adnet_assets.demo.generator import generate_market
+
+    layout = _layout(args)
+    _say(f"adnet: generating the synthetic demo market (seed {args.seed}, scale {args.scale}) in {layout.root}")
+    market = generate_market(layout.root, seed=args.seed, scale=args.scale, progress=lambda m: _say(f"  {m}"))
+    _say(f"adnet: {market.n_snapshots} snapshots, {market.n_observations:,} ad observations of {market.n_ads:,} ads "
+         f"(ground truth kept apart in {market.truth_dir}, never read by the pipeline)")
+    if args.no_run:
+        return 0
+    return cmd_run(args)
+
+
+def _workspace_file(home: Path) -> Path:
+    bundled = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    if bundled.is_file():
+        return bundled
+    generated = home / "workspace.yaml"
+    generated.write_text("load_from:\n  - python_module:\n      module_name: adnet_assets.definitions\n")
+    return generated
+
+
+def cmd_ui(args) -> int:
+    from adnet_assets.instance import use_investigation
+
+    layout = _layout(args)
+    home = use_investigation(layout)
+    dagster = shutil.which("dagster")
+    if dagster is None:
+        raise SystemExit("adnet: the `dagster` command is not on PATH: install the project with pip install -e .")
+    workspace = _workspace_file(home)
+    _say(f"adnet: Dagster UI on http://{args.host}:{args.port} (data {layout.root}, instance {home})")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _say("adnet: warning: the UI has no login; serve it beyond this machine only behind an authenticating proxy")
+    cmd = [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    os.chdir(workspace.parent)
+    os.execv(dagster, cmd)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adnet", description="Find the networks behind online sex-work advertising.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir(p):
+        p.add_argument("--data-dir", help="the investigation's data folder (default: $ADNET_DATA_DIR or ./data)")
+
+    p = sub.add_parser("demo", help="generate the synthetic demo market and run everything on it")
+    data_dir(p)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 is ~20,000 observations over 13 weeks")
+    p.add_argument("--no-run", action="store_true", help="only generate the data")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="materialise every window with snapshots and everything downstream, in one run")
+    data_dir(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ui", help="start the Dagster UI and daemon (sensors, schedules) for a data folder")
+    data_dir(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.debug:
+        import warnings
+
+        import dagster as dg
+
+        for category in (dg.BetaWarning, dg.PreviewWarning):
+            warnings.filterwarnings("ignore", category=category)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _say("adnet: interrupted")
+        return 130
+    except Exception as exc:  # a person reads this: one paragraph, not a traceback
+        if args.debug:
+            raise
+        _say(f"adnet: {exc}")
+        _say("(run again with --debug for the traceback)")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

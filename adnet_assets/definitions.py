@@ -1,0 +1,40 @@
+"""adnet's Dagster definitions: the one entry point (``workspace.yaml``, ``dagster dev``, ``dg dev``, ``adnet``).
+
+Nothing here opens the database or reads the data folder: loading definitions is cheap and safe
+for the webserver and the daemon. The data folder comes from ``$ADNET_DATA_DIR`` (default ./data).
+"""
+
+import dagster as dg
+
+from adnet_assets.defs.ingest import assets as ingest_assets
+from adnet_assets.defs.ingest import checks as ingest_checks
+from adnet_assets.defs.ingest.schedules import newest_window_schedule
+from adnet_assets.defs.ingest.sensors import new_snapshot_sensor
+from adnet_assets.defs.jobs import adnet_job
+from adnet_assets.defs.logging import compact_console_logger
+from adnet_assets.defs.resources import AdnetData
+from adnet_assets.layout import default_data_dir
+
+
+def build_definitions(data_dir: str | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([ingest_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([ingest_checks]),
+        jobs=[adnet_job],
+        sensors=[new_snapshot_sensor],
+        schedules=[newest_window_schedule],
+        resources={"adnet": AdnetData(data_dir=data_dir or str(default_data_dir()))},
+        # Steps run one after another inside a run: DuckDB takes one writer at a time and the
+        # instance's SQLite storage gives "database is locked" under parallel step processes.
+        # Each step is set-based SQL that already uses every core through DuckDB's own threads.
+        executor=dg.in_process_executor,
+        loggers={"console": compact_console_logger},
+    )
+
+
+defs = build_definitions()
+
+
+def adnet_job_for_cli() -> dg.JobDefinition:
+    """The job, reconstructable by module path so that CLI runs are re-executable from the UI."""
+    return defs.resolve_job_def(adnet_job.name)

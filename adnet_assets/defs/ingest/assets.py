@@ -1,0 +1,166 @@
+"""Ingest assets: snapshot folders -> per-window Parquet -> the analysts' first tables."""
+
+
+from collections import Counter
+
+import dagster as dg
+
+from adnet_assets.defs.ingest.partitions import snapshot_windows
+from adnet_assets.defs.metadata import markdown_table, table_metadata
+from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
+from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
+from adnet_assets.lib.snapshots import discover
+from adnet_assets.lib.store import transaction
+from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
+from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
+from adnet_assets.schema import AD_OBSERVATIONS, ADS, OBSERVATION_PHONES, PHONE_STRINGS, PHONES, QUARANTINE, SNAPSHOTS
+
+GROUP = "ingest"
+
+
+@dg.asset(
+    partitions_def=snapshot_windows,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"parquet"},
+    description=(
+        "Every snapshot folder of the window, verified against its manifest (sizes and sha256) and read "
+        "line by line into warehouse/<kind>/window=<key>.parquet. A snapshot that does not match its "
+        "manifest is quarantined whole; a bad line is quarantined with file, line and reason while the "
+        "rest loads. Re-materialising a window replaces exactly that window's files."
+    ),
+)
+def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    layout = adnet.layout
+    windows = list(context.partition_keys)
+    discovery = discover(layout)
+    by_window = {w: [] for w in windows}
+    for ref in discovery.in_windows(set(windows)):
+        by_window[ref.window].append(ref)
+    busy = [w for w in windows if by_window[w]]
+    context.log.info(f"{len(windows)} window(s) requested, {len(busy)} with snapshots")
+    loaded, incomplete, observations, lines_quarantined = [], [], 0, 0
+    quarantined: dict[str, str] = {}
+    reasons: Counter = Counter()
+    for i, window in enumerate(windows, 1):
+        report = ingest_window(layout, window, by_window[window], max_line_bytes=adnet.max_line_bytes,
+                               threads=adnet.duckdb_threads)
+        if by_window[window]:
+            context.log.info(
+                f"window {window} ({busy.index(window) + 1}/{len(busy)}): {len(report.snapshots_loaded)} snapshot(s) loaded, "
+                f"{report.n_observations} observations, {report.n_quarantined_lines} line(s) quarantined"
+                + (f", {len(report.snapshots_quarantined)} snapshot(s) quarantined" if report.snapshots_quarantined else "")
+                + (f", {len(report.snapshots_incomplete)} still being written" if report.snapshots_incomplete else ""))
+        loaded += report.snapshots_loaded
+        incomplete += report.snapshots_incomplete
+        quarantined.update(report.snapshots_quarantined)
+        observations += report.n_observations
+        lines_quarantined += report.n_quarantined_lines
+        reasons.update(report.reasons)
+    for name, reason in quarantined.items():
+        context.log.warning(f"snapshot {name} quarantined: {reason}")
+    for problem in discovery.problems:
+        context.log.warning(f"{problem.path}: {problem.reason}")
+    return dg.MaterializeResult(metadata={
+        "windows": dg.MetadataValue.int(len(windows)),
+        "windows_with_snapshots": dg.MetadataValue.int(len(busy)),
+        "snapshots_loaded": dg.MetadataValue.int(len(loaded)),
+        "snapshots_quarantined": dg.MetadataValue.int(len(quarantined)),
+        "snapshots_incomplete": dg.MetadataValue.int(len(incomplete)),
+        "observations": dg.MetadataValue.int(observations),
+        "lines_quarantined": dg.MetadataValue.int(lines_quarantined),
+        "quarantine_reasons": dg.MetadataValue.md(
+            markdown_table(["reason", "count"], sorted(reasons.items(), key=lambda kv: -kv[1])) if reasons else "none"),
+        "folders_ignored": dg.MetadataValue.int(len(discovery.problems)),
+    })
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("snapshots", deps=[raw_snapshots], description=SNAPSHOTS.description, kinds={"duckdb"}),
+        dg.AssetSpec("ad_observations", deps=[raw_snapshots], description=AD_OBSERVATIONS.description, kinds={"duckdb"}),
+        dg.AssetSpec("quarantine", deps=[raw_snapshots], description=QUARANTINE.description, kinds={"duckdb"}),
+    ],
+    group_name=GROUP,
+    pool=DUCKDB_POOL,
+)
+def observation_tables(context: dg.AssetExecutionContext, adnet: AdnetData):
+    """Load the windows whose Parquet files changed into DuckDB, in one transaction."""
+    layout = adnet.layout
+    problems = discover(layout).problems
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            report = sync_window_tables(con, layout, {
+                SNAPSHOTS_KIND: SNAPSHOTS, OBSERVATIONS_KIND: AD_OBSERVATIONS, QUARANTINE_KIND: QUARANTINE})
+            replace_folder_problems(con, QUARANTINE, problems)
+        context.log.info(f"windows changed since the last load: {len(report.windows_changed)}")
+        status = con.execute("SELECT status, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").fetchall()
+        reasons = con.execute(
+            "SELECT level, CASE WHEN reason LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot' "
+            "WHEN level <> 'line' THEN 'see reason column' ELSE reason END AS reason, count(*) "
+            "FROM quarantine GROUP BY ALL ORDER BY 3 DESC").fetchall()
+        yield dg.MaterializeResult(asset_key="snapshots", metadata={
+            **table_metadata(con, SNAPSHOTS, preview_columns=["window", "site", "snapshot_id", "status", "n_loaded", "n_quarantined", "reason"],
+                             order_by='"window" DESC, site, snapshot_id'),
+            "by_status": dg.MetadataValue.md(markdown_table(["status", "snapshots"], status)),
+        })
+        yield dg.MaterializeResult(asset_key="ad_observations", metadata={
+            **table_metadata(con, AD_OBSERVATIONS, preview_columns=["ad_key", "snapshot_id", "country", "city", "phones_raw"],
+                             order_by="snapshot_id DESC, ad_key"),
+            "windows_reloaded": dg.MetadataValue.int(len(report.loaded.get(AD_OBSERVATIONS.name, []))),
+        })
+        yield dg.MaterializeResult(asset_key="quarantine", metadata={
+            **table_metadata(con, QUARANTINE, preview_columns=["level", "source_file", "line_no", "reason"],
+                             order_by="source_file, line_no"),
+            "by_reason": dg.MetadataValue.md(markdown_table(["level", "reason", "count"], reasons) if reasons else "nothing quarantined"),
+        })
+
+
+@dg.asset(deps=["ad_observations"], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "python"},
+          description=PHONE_STRINGS.description)
+def phone_strings(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            parsed, total = update_phone_strings(con, adnet.default_country)
+        context.log.info(f"parsed {parsed} new distinct phone string(s); {total} in the cache")
+        status = con.execute("SELECT status, count(*), count(*) FILTER (obfuscated) FROM phone_strings GROUP BY ALL ORDER BY 1").fetchall()
+        return dg.MaterializeResult(metadata={
+            **table_metadata(con, PHONE_STRINGS, preview_columns=["raw", "default_country", "phone", "status", "obfuscation"],
+                             order_by="obfuscated DESC, raw"),
+            "parsed_this_run": dg.MetadataValue.int(parsed),
+            "by_status": dg.MetadataValue.md(markdown_table(["status", "strings", "obfuscated"], status)),
+        })
+
+
+@dg.asset(deps=["ad_observations", phone_strings], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
+          description=OBSERVATION_PHONES.description)
+def observation_phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            build_observation_phones(con, adnet.default_country)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, OBSERVATION_PHONES, preview_columns=["ad_key", "snapshot_id", "raw", "phone", "obfuscated"], order_by="ad_key, snapshot_id"))
+
+
+@dg.asset(deps=[observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=PHONES.description)
+def phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            build_phones(con)
+        by_country = con.execute("SELECT country, count(*), count(*) FILTER (status = 'possible') FROM phones GROUP BY ALL ORDER BY 2 DESC").fetchall()
+        return dg.MaterializeResult(metadata={
+            **table_metadata(con, PHONES, preview_columns=["phone", "country", "n_ads", "first_seen", "last_seen", "ever_obfuscated"],
+                             order_by="n_ads DESC, phone"),
+            "by_country": dg.MetadataValue.md(markdown_table(["country", "phones", "possible only"], by_country)),
+        })
+
+
+@dg.asset(deps=["ad_observations", observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
+          description=ADS.description)
+def ads(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            build_ads(con)
+        return dg.MaterializeResult(metadata=table_metadata(
+            con, ADS, preview_columns=["ad_key", "first_seen", "last_seen", "n_snapshots", "n_phones", "last_city"],
+            order_by="n_phones DESC, ad_key"))

@@ -1,0 +1,52 @@
+"""What a data engineer sees of a table in the Dagster UI: row count, column schema, a safe preview."""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+import duckdb
+
+from adnet_assets.schema import Table
+
+_PREVIEW_ROWS = 10
+_PREVIEW_CHARS = 48
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def safe_cell(value: object) -> str:
+    """Ad content is attacker-controlled: shown as inert text, never as markup or links."""
+    if value is None:
+        return ""
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", str(value))
+    if len(text) > _PREVIEW_CHARS:
+        text = text[: _PREVIEW_CHARS - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, c.type, description=c.description) for c in table.columns])
+
+
+def markdown_table(header: list[str], rows: list[tuple]) -> str:
+    head = "| " + " | ".join(safe_cell(h) for h in header) + " |"
+    rule = "|" + "---|" * len(header)
+    body = ["| " + " | ".join(safe_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join([head, rule, *body])
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, table: Table, *, preview_columns: list[str] | None = None,
+                   order_by: str | None = None) -> dict[str, object]:
+    cols = preview_columns or table.column_names[:8]
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    rows = con.execute(f'SELECT {quoted} FROM "{table.name}"{order} LIMIT {_PREVIEW_ROWS}').fetchall()
+    n = con.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+    return {
+        "dagster/row_count": dg.MetadataValue.int(int(n)),
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": dg.MetadataValue.text(table.name),
+        "grain": dg.MetadataValue.text(table.grain),
+        "preview": dg.MetadataValue.md(markdown_table(cols, rows)),
+    }

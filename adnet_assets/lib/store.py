@@ -1,0 +1,110 @@
+"""DuckDB and file plumbing: short connections that wait for the single-writer lock, atomic files.
+
+DuckDB lets one process write a database file at a time, and a writer blocks read-only readers
+in other processes (and the reverse). Every connection here is opened for one step and closed
+at once; a writer that finds the file locked waits and retries for ``lock_timeout_s`` and then
+fails with a message that says who to ask to let go, instead of a bare IOException.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from adnet_assets.schema import Table
+
+
+class DatabaseLocked(RuntimeError):
+    pass
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting lock" in text or "resource temporarily unavailable" in text
+
+
+@contextlib.contextmanager
+def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0,
+            threads: int | None = None, log=None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the analysts' database for one step; wait out another process's lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.2
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.IOException, duckdb.Error) as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(
+                    f"{path}: another process holds the DuckDB lock (a run, or a SQL client with the file open) "
+                    f"and did not let go within {lock_timeout_s:.0f}s. Close that client, or open the file "
+                    f"read-only from a copy, then run again. DuckDB said: {exc}") from exc
+            if log is not None:
+                log(f"{path.name} is locked by another process; waiting {delay:.1f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Create the table from its spec, and add columns a newer spec has (extend, never break)."""
+    con.execute(table.ddl())
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+        [table.name]).fetchall()}
+    for col in table.columns:
+        if col.name not in have:
+            con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {col.type}')
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: Table, select_sql: str, params=None) -> int:
+    """Atomically replace a whole table's rows with a query's (inside the caller's transaction)."""
+    ensure_table(con, table)
+    con.execute(f'DELETE FROM "{table.name}"')
+    cols = ", ".join(f'"{c}"' for c in table.column_names)
+    con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM ({select_sql})', params or [])
+    return con.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> None:
+    """COPY a query to Parquet in a temporary file beside ``target``, then rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def sql_path(path: str | Path) -> str:
+    """A path quoted for use inside a SQL string literal."""
+    return str(path).replace("'", "''")

@@ -1,0 +1,125 @@
+"""Ingest of one partition window: its snapshots verified and read into per-window Parquet files.
+
+Each window's rows live in three files under ``warehouse/`` (observations, quarantine,
+snapshots), each replaced atomically. Re-ingesting a window replaces exactly that window's rows,
+so running it twice leaves the same files as running it once, and runs for different windows
+never contend for the DuckDB lock (they write no database at all).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+
+from adnet_assets.layout import DataLayout
+from adnet_assets.lib.snapshot_lines import (
+    LINES_DDL, OBSERVATIONS_SQL, QUARANTINED_LINES_SQL, SnapshotText, add_lines, classify_lines,
+    decode_ads_file, line_counts,
+)
+from adnet_assets.lib.snapshots import SnapshotRef, SnapshotRejected, relative, verify
+from adnet_assets.lib.store import write_parquet_atomically
+from adnet_assets.schema import QUARANTINE, SNAPSHOTS
+
+OBSERVATIONS_KIND = "observations"
+QUARANTINE_KIND = "quarantine"
+SNAPSHOTS_KIND = "snapshots"
+WINDOW_KINDS = (OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND)
+
+
+@dataclass
+class WindowReport:
+    window: str
+    snapshots_loaded: list[str] = field(default_factory=list)
+    snapshots_quarantined: dict[str, str] = field(default_factory=dict)
+    snapshots_incomplete: list[str] = field(default_factory=list)
+    n_observations: int = 0
+    n_quarantined_lines: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+
+_SNAPSHOT_ROW_DDL = "CREATE OR REPLACE TEMP TABLE snapshot_rows AS SELECT * FROM ({}) WHERE false"
+_SNAPSHOT_LEVEL_DDL = "CREATE OR REPLACE TEMP TABLE snapshot_quarantine AS SELECT * FROM ({}) WHERE false"
+
+
+def _empty_select(table) -> str:
+    return "SELECT " + ", ".join(f'CAST(NULL AS {c.type}) AS "{c.name}"' for c in table.columns)
+
+
+def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
+                  max_line_bytes: int, threads: int | None = None) -> WindowReport:
+    """Verify and read every snapshot of one window; replace the window's Parquet files."""
+    report = WindowReport(window)
+    if not refs:
+        for kind in WINDOW_KINDS:
+            with contextlib.suppress(FileNotFoundError):
+                layout.window_file(kind, window).unlink()
+        return report
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute(LINES_DDL)
+        con.execute(_SNAPSHOT_ROW_DDL.format(_empty_select(SNAPSHOTS)))
+        con.execute(_SNAPSHOT_LEVEL_DDL.format(_empty_select(QUARANTINE)))
+        verified = {}
+        for ref in sorted(refs, key=lambda r: (r.site, r.snapshot_id)):
+            if not ref.is_complete:
+                report.snapshots_incomplete.append(ref.name)
+                _snapshot_row(con, ref, "incomplete", "no manifest.json yet: the crawl is still being written")
+                continue
+            try:
+                snap = verify(ref, layout)
+            except SnapshotRejected as exc:
+                reason = str(exc)
+                report.snapshots_quarantined[ref.name] = reason
+                report.reasons["snapshot does not match its manifest"] += 1
+                _snapshot_row(con, ref, "quarantined", reason)
+                con.execute("INSERT INTO snapshot_quarantine BY NAME SELECT ? AS \"window\", 'snapshot' AS level, ? AS site,"
+                            " ? AS snapshot_id, ? AS source_file, ? AS reason",
+                            [window, ref.site, ref.snapshot_id, relative(layout, ref.folder), reason])
+                continue
+            text, bad = decode_ads_file(snap.ads_bytes)
+            add_lines(con, SnapshotText(window, ref.site, ref.snapshot_id, relative(layout, ref.ads_path), text, bad))
+            verified[(ref.site, ref.snapshot_id)] = snap
+            report.snapshots_loaded.append(ref.name)
+        classify_lines(con, max_line_bytes)
+        counts = line_counts(con)
+        for key, snap in verified.items():
+            n, loaded, quarantined = counts.get(key, (0, 0, 0))
+            m = snap.manifest
+            con.execute(
+                "INSERT INTO snapshot_rows BY NAME SELECT ? AS \"window\", ? AS site, ? AS snapshot_id, 'loaded' AS status,"
+                " TRY_CAST(? AS TIMESTAMPTZ) AS started_at, TRY_CAST(? AS TIMESTAMPTZ) AS finished_at,"
+                " TRY_CAST(? AS BIGINT) AS manifest_ads, ? AS manifest_sha256, ? AS ads_sha256, ? AS ads_bytes,"
+                " ? AS n_lines, ? AS n_loaded, ? AS n_quarantined",
+                [window, key[0], key[1], _text(m.get("started_at")), _text(m.get("finished_at")), _text(m.get("ads")),
+                 snap.manifest_sha256, snap.ads_sha256, len(snap.ads_bytes), n, loaded, quarantined])
+        write_parquet_atomically(con, OBSERVATIONS_SQL, layout.window_file(OBSERVATIONS_KIND, window))
+        write_parquet_atomically(
+            con, f"SELECT * FROM snapshot_quarantine UNION ALL BY NAME ({QUARANTINED_LINES_SQL})",
+            layout.window_file(QUARANTINE_KIND, window))
+        write_parquet_atomically(con, "SELECT * FROM snapshot_rows ORDER BY site, snapshot_id",
+                                 layout.window_file(SNAPSHOTS_KIND, window))
+        report.n_observations = con.execute("SELECT count(*) FROM classified WHERE reason IS NULL").fetchone()[0]
+        for reason, n in con.execute(
+                "SELECT CASE WHEN reason LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot'"
+                " WHEN reason LIKE 'line of %' THEN 'line over the size limit' ELSE reason END, count(*)"
+                " FROM classified WHERE reason IS NOT NULL GROUP BY ALL").fetchall():
+            report.reasons[reason] += n
+            report.n_quarantined_lines += n
+    finally:
+        con.close()
+    return report
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _snapshot_row(con: duckdb.DuckDBPyConnection, ref: SnapshotRef, status: str, reason: str) -> None:
+    con.execute("INSERT INTO snapshot_rows BY NAME SELECT ? AS \"window\", ? AS site, ? AS snapshot_id, ? AS status, ? AS reason",
+                [ref.window, ref.site, ref.snapshot_id, status, reason])

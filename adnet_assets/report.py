@@ -1,0 +1,45 @@
+"""What a run found, in words a person reads at the end of ``adnet demo`` / ``adnet run``."""
+
+from __future__ import annotations
+
+from adnet_assets.layout import DataLayout
+from adnet_assets.lib.store import connect
+
+
+def summary(layout: DataLayout) -> str:
+    lines: list[str] = []
+    with connect(layout.database, read_only=True, lock_timeout_s=30) as con:
+        snaps = dict(con.execute("SELECT status, count(*) FROM snapshots GROUP BY ALL").fetchall())
+        sites = con.execute("SELECT count(DISTINCT site) FROM snapshots").fetchone()[0]
+        span = con.execute("SELECT min(snapshot_id), max(snapshot_id) FROM snapshots WHERE status = 'loaded'").fetchone()
+        lines.append(
+            f"Snapshots: {snaps.get('loaded', 0)} loaded from {sites} site(s)"
+            + (f", {span[0]} .. {span[1]}" if span[0] else "")
+            + (f"; {snaps['quarantined']} quarantined (do not match their manifest)" if snaps.get("quarantined") else "")
+            + (f"; {snaps['incomplete']} still being written" if snaps.get("incomplete") else ""))
+        n_obs = con.execute("SELECT count(*) FROM ad_observations").fetchone()[0]
+        n_ads = con.execute("SELECT count(*) FROM ads").fetchone()[0]
+        lines.append(f"Ads: {n_obs:,} observations of {n_ads:,} unique ads")
+        n_phones, n_possible, n_obf = con.execute(
+            "SELECT count(*), count(*) FILTER (status = 'possible'), count(*) FILTER (ever_obfuscated) FROM phones").fetchone()
+        by_country = ", ".join(f"{c or '?'} {n}" for c, n in con.execute(
+            "SELECT country, count(*) AS n FROM phones GROUP BY ALL ORDER BY n DESC").fetchall())
+        lines.append(f"Phones: {n_phones:,} distinct numbers ({by_country}); {n_obf} shown obfuscated at least once; "
+                     f"{n_possible} possible but not valid (kept, flagged)")
+        unread = con.execute("SELECT count(DISTINCT raw) FROM phone_strings WHERE phone IS NULL").fetchone()[0]
+        if unread:
+            lines.append(f"  {unread} displayed phone string(s) could not be read as a number (see phone_strings.reason)")
+        top = con.execute("SELECT phone, n_ads, n_snapshots FROM phones ORDER BY n_ads DESC, phone LIMIT 3").fetchall()
+        if top:
+            lines.append("  most shared numbers: " + "; ".join(f"{p} on {a} ads" for p, a, _ in top))
+        q = con.execute("""SELECT level, CASE WHEN reason LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot'
+                                  WHEN level = 'line' THEN reason ELSE 'see the quarantine table' END AS r, count(*) AS n
+                           FROM quarantine GROUP BY ALL ORDER BY n DESC""").fetchall()
+        if q:
+            lines.append("Quarantined: " + "; ".join(f"{n} {level}(s): {r}" for level, r, n in q))
+        else:
+            lines.append("Quarantined: nothing")
+    lines.append(f"Database: {layout.database}  (SQL: duckdb -readonly {layout.database})")
+    if layout.exports.is_dir() and any(layout.exports.iterdir()):
+        lines.append(f"Exports: {layout.exports}")
+    return "\n".join(lines)
