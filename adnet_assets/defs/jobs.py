@@ -2,13 +2,10 @@
 
 import dagster as dg
 
-from adnet_assets.defs.ingest.partitions import snapshot_windows
-
 # Partitioned ingest plus every unpartitioned asset downstream: a new snapshot reaches the end of
 # the pipeline in the same run (no eager automation that a never-materialised window could block).
 adnet_job = dg.define_asset_job(
     "adnet_job",
     selection=dg.AssetSelection.all(),
-    partitions_def=snapshot_windows,
     description="Ingest the selected window(s) of snapshots and rebuild every table and export downstream.",
 )

@@ -104,8 +104,9 @@ def build_ads(con: duckdb.DuckDBPyConnection) -> int:
             FROM ad_observations GROUP BY ad_key
         ), nums AS (
             SELECT ad_key, count(DISTINCT phone) AS n_phones,
-                   list(phone ORDER BY first_at, phone) AS phones, bool_or(any_obf) AS any_obfuscated
-            FROM (SELECT ad_key, phone, min(seen_at) AS first_at, bool_or(obfuscated) AS any_obf
+                   list(phone ORDER BY first_at, first_position, phone) AS phones, bool_or(any_obf) AS any_obfuscated
+            FROM (SELECT ad_key, phone, min(seen_at) AS first_at, arg_min(position, seen_at) AS first_position,
+                         bool_or(obfuscated) AS any_obf
                   FROM observation_phones WHERE phone IS NOT NULL GROUP BY ad_key, phone)
             GROUP BY ad_key
         )

@@ -1,0 +1,44 @@
+"""Shared test helpers: hand-made snapshot folders in the contract's form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from adnet_assets.layout import DataLayout
+
+
+def ad(ad_id: str, seen_at: str, phones: list[str], **fields) -> dict:
+    return {"ad_id": ad_id, "seen_at": seen_at, "phones": phones, **fields}
+
+
+def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, manifest: bool = True,
+                   manifest_bytes_delta: int = 0, manifest_sha: str | None = None, prefix: bytes = b"") -> Path:
+    """Write snapshots/<site>/<snapshot_id>/ads.jsonl (dicts as JSON, str/bytes verbatim) and its manifest."""
+    folder = root / "snapshots" / site / snapshot_id
+    folder.mkdir(parents=True, exist_ok=True)
+    encoded = []
+    for line in lines:
+        if isinstance(line, bytes):
+            encoded.append(line)
+        elif isinstance(line, str):
+            encoded.append(line.encode("utf-8"))
+        else:
+            encoded.append(json.dumps(line, ensure_ascii=False).encode("utf-8"))
+    data = prefix + b"\n".join(encoded) + b"\n"
+    (folder / "ads.jsonl").write_bytes(data)
+    if manifest:
+        day = f"{snapshot_id[:10]}T{snapshot_id[11:13]}:{snapshot_id[13:15]}:00Z"
+        (folder / "manifest.json").write_text(json.dumps({
+            "site": site, "snapshot_id": snapshot_id, "started_at": day, "finished_at": day, "ads": len(lines),
+            "files": {"ads.jsonl": {"sha256": manifest_sha or hashlib.sha256(data).hexdigest(),
+                                    "bytes": len(data) + manifest_bytes_delta}}}))
+    return folder
+
+
+@pytest.fixture
+def layout(tmp_path) -> DataLayout:
+    return DataLayout.at(tmp_path / "data")
