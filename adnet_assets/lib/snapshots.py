@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from adnet_assets.layout import ADS_FILE, MANIFEST_FILE, SITE_RE, SNAPSHOT_ID_RE, DataLayout
-from adnet_assets.lib.windows import SnapshotIdError, window_of_snapshot
+from adnet_assets.lib.windows import WINDOW_START, SnapshotIdError, window_key, window_of_snapshot
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,13 @@ def _escapes(layout: DataLayout, path: Path) -> bool:
         return True
 
 
-def discover(layout: DataLayout) -> Discovery:
-    """Every snapshot folder under ``snapshots/``; a directory listing, nothing is read."""
+def discover(layout: DataLayout, now: datetime | None = None) -> Discovery:
+    """Every snapshot folder under ``snapshots/``; a directory listing, nothing is read.
+
+    A crawl dated before the first window or after the window in progress cannot be a partition:
+    it is reported as a problem (usually a clock or naming error), not loaded.
+    """
+    latest = window_key(now or datetime.now(timezone.utc))
     found = Discovery()
     if not layout.snapshots.is_dir():
         return found
@@ -119,6 +125,12 @@ def discover(layout: DataLayout) -> Discovery:
                 window = window_of_snapshot(snap_dir.name)
             except SnapshotIdError as exc:
                 found.problems.append(FolderProblem(relative(layout, snap_dir), str(exc)))
+                continue
+            if not WINDOW_START <= window <= latest:
+                found.problems.append(FolderProblem(
+                    relative(layout, snap_dir),
+                    f"snapshot {snap_dir.name} lies outside the windows {WINDOW_START} .. {latest}: "
+                    "check the crawler's clock and the folder name (UTC start time)"))
                 continue
             found.snapshots.append(SnapshotRef(site_dir.name, snap_dir.name, snap_dir, window))
     return found

@@ -177,3 +177,11 @@ def test_folders_that_are_not_snapshots_are_reported(layout, tmp_path):
     assert "YYYY-MM-DDTHHMMZ" in problems[f"snapshots/{SITE}/yesterday"]
     assert "not a host name" in problems["snapshots/Bad_Site"]
     assert "outside the data folder" in problems["snapshots/linked.example"]
+
+
+def test_crawls_dated_outside_the_windows_are_reported_not_loaded(layout):
+    write_snapshot(layout.root, SITE, "2099-01-01T0600Z", [ad("1", T, [])])
+    write_snapshot(layout.root, SITE, "2009-12-31T0600Z", [ad("1", T, [])])
+    found = discover(layout)
+    assert found.snapshots == []
+    assert all("outside the windows" in p.reason for p in found.problems) and len(found.problems) == 2
