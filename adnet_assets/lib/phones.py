@@ -21,8 +21,8 @@ Pipeline for one raw string (``parse_phone``):
        (middle dot, bullet) become `` ``, ``-`` and ``.`` silently: they are
        what word processors and HTML produce, not obfuscation.
    ``lookalike_letters``
-       ``O o`` -> ``0`` and ``I l |`` -> ``1`` (plus Cyrillic/Greek O and
-       Cyrillic I). Only inside *number-like runs*: tokens (letters, digits,
+       ``O o`` -> ``0``, ``I l |`` -> ``1`` (plus Cyrillic/Greek O and
+       Cyrillic I), and upper-case ``S`` -> ``5``, ``Z`` -> ``2``, ``B`` -> ``8``. Only inside *number-like runs*: tokens (letters, digits,
        pipes) containing no other letter, joined by ordinary separators, with
        at least as many digits as look-alikes in the run. Within such a run a
        token converts if it holds a real digit ("4l2", "3O", "9OO 12 345") or
@@ -202,6 +202,9 @@ _WORD_LENGTHS = tuple(sorted({len(w) for w in _NUMBER_WORDS}, reverse=True))
 _LOOKALIKES: dict[str, str] = {
     "O": "0", "o": "0", "\u041e": "0", "\u043e": "0", "\u039f": "0", "\u03bf": "0",
     "I": "1", "l": "1", "|": "1", "\u0406": "1", "\u04c0": "1",
+    # Upper-case S, Z, B stand in for 5, 2, 8 ("98B75OZ4"); like the others they convert only
+    # inside number-like runs, never in words ("SMS", "BBW" hold no digit and stay letters).
+    "S": "5", "Z": "2", "B": "8",
 }
 
 # --------------------------------------------------------------------------
@@ -211,7 +214,7 @@ _LOOKALIKES: dict[str, str] = {
 _TAG_RE = re.compile(r"<[a-zA-Z/!][^<>]{0,500}>")
 _KEYCAP_RE = re.compile("([0-9])\ufe0f?\u20e3")
 _LOOKALIKE_TOKEN_RE = re.compile(r"(?:[^\W_]|\|)+")
-_PIPE_SEPARATED_RE = re.compile(r"\d{2,}(?:\|\d{2,})+")
+_PIPE_SEPARATED_RE = re.compile(r"\d{2,}(?:\|\d{2,})+(?:\|\d)?")
 _ORDINARY_GAP_RE = re.compile(r"[ \t.\-]{1,3}")
 _WORD_TOKEN_RE = re.compile(r"[^\W\d_]+|\d+")
 _RUN_GAP_RE = re.compile(r"[ \t,.\-]*")
@@ -446,7 +449,12 @@ def _pass_number_words(text: str, marks: list[int], min_word_run: int) -> tuple[
         run = _trim_lone_words(run)
         words = sum(item[3] for item in run)
         total = sum(len(item[2]) for item in run)
-        if words < min_word_run or total < MIN_RUN_LENGTH:
+        groups = [item[2] for item in run if not item[3]]
+        # Words alone need a long run ("ring to ganger" stays words); words interleaved with at
+        # least two short digit groups ("4 6 3 en 3 ni fem 5") are a number spelled half out,
+        # while words trailing real blocks ("4123 4567 to tre fire") stay words.
+        mixed = words >= 1 and len(groups) >= 2 and max(map(len, groups)) <= 3
+        if total < MIN_RUN_LENGTH or (words < min_word_run and not mixed):
             continue
         parts = [run[0][2]]
         for prev, item in zip(run, run[1:]):
@@ -480,7 +488,9 @@ def _pass_separators(text: str, marks: list[int]) -> tuple[str, list[int]]:
     edits: list[_Edit] = []
     for m in _DIGIT_GAP_RE.finditer(text):
         gap = m.group()
-        if any(_is_odd(c) for c in gap) and all(
+        if gap.count("/") >= 2 and set(gap) <= {"/", " "}:  # "40//23//14//24"
+            edits.append((m.start(), m.end(), " ", bit))
+        elif any(_is_odd(c) for c in gap) and all(
             _is_odd(c) or c in _SEPARATOR_ASCII or c.isspace() for c in gap
         ):
             edits.append((m.start(), m.end(), " ", bit))
@@ -701,8 +711,15 @@ def _split_chain(
     # best[i]: (score, numbers, alternatives) for groups[i:]
     best: list[tuple[_Score, list[_Found], frozenset[str]]] = [((0, 0, 0), [], empty)] * (n + 1)
     for i in range(n - 1, -1, -1):
-        score, found, alternatives = best[i + 1]  # group i left out
         international = plus_start is not None and i == 0
+        if i == 0 and (international or groups[0][2].startswith("00")):
+            # A displayed "+47 ..." or "0047 ..." binds: the chain's first number starts at the
+            # prefix. Dropping
+            # the prefix to read the rest nationally ("+47 499 84 422" read in DK as +4549984422)
+            # would swap a number's country; rather nothing than that.
+            score, found, alternatives = (-1, 0, 0), [], empty
+        else:
+            score, found, alternatives = best[i + 1]  # group i left out
         digits = ""
         for j in range(i, n):
             digits += groups[j][2]

@@ -506,3 +506,46 @@ def test_property_table_dedupes(pairs: list[tuple[str, str | None]], data: st.Da
     expected = parse_phone_table(frame(order))
     pd.testing.assert_frame_equal(got, expected)
     assert len(got) == sum(len(parse_phone(r, c)) for r, c in order)
+
+
+@pytest.mark.parametrize("raw, country, expected", [
+    ("tlf: +47 499 84 422", "DK", "+4749984422"),   # the displayed +47 binds, whatever the ad's country
+    ("+47 499 84 422", "SE", "+4749984422"),
+    ("47Z 57 499", "NO", "+4747257499"),             # Z for 2
+    ("ring 98B75OZ4", "NO", "+4798875024"),          # B for 8, O for 0, Z for 2
+    ("tlf: 426 3B 4B0", "NO", "+4742638480"),
+    ("tlf: +47 930lS283", "NO", "+4793015283"),      # S for 5
+])
+def test_international_prefix_binds_and_more_lookalikes(raw, country, expected):
+    (found,) = parse_phone(raw, country)
+    assert found.phone == expected
+
+
+@pytest.mark.parametrize("text", ["SMS only", "BBW 24/7", "Storgata 12B, 0150 Oslo", "ZZ Top"])
+def test_capital_lookalikes_in_words_and_addresses_stay_letters(text):
+    assert all(p.phone is None for p in parse_phone(text, "NO"))
+
+
+@pytest.mark.parametrize("raw, country, expected", [
+    ("4 6 3 en 3 ni fem 5", "NO", "+4746313955"),             # digits and words interleaved
+    ("+47 nio 7 0 4 9 2 sju nio", "SE", "+4797049279"),
+    ("ring +47 fire 9 sju 6 4 to 2 0", "NO", "+4749764220"),
+    ("+358 four 6 2 6 8 6 8 four 8", "FI", "+358462686848"),
+    ("40//23//14//24", "NO", "+4740231424"),                  # doubled slashes
+    ("SMS +46 76|19|03|92|6", "SE", "+46761903926"),          # pipes, last group a single digit
+])
+def test_more_obfuscations_seen_in_ads(raw, country, expected):
+    (found,) = parse_phone(raw, country)
+    assert found.phone == expected and found.obfuscated
+
+
+@pytest.mark.parametrize("raw", ["📞 0047-43474817", "Call/SMS 0047 43 47 48 17", "mob. 0047 43474817"])
+def test_a_0047_prefix_binds_like_plus_47_in_any_country(raw):
+    for country in ("DK", "NO", "SE"):
+        (found,) = parse_phone(raw, country)
+        assert found.phone == "+4743474817" and not found.obfuscated
+
+
+@pytest.mark.parametrize("text", ["ring meg 2 til 3 ganger", "1 eller 2 timer, to jenter", "åpen 10 - 22, fem dager"])
+def test_short_mixed_word_runs_stay_words(text):
+    assert all(p.phone is None for p in parse_phone(text, "NO"))
