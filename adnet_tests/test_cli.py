@@ -1,0 +1,72 @@
+"""`adnet run` as a user runs it: a small generated market in a temporary folder, one run for all windows."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import duckdb
+import pytest
+
+from adnet_assets.demo.generator import generate_market
+
+
+def _adnet(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([sys.executable, "-m", "adnet_assets.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def small_market(tmp_path_factory):
+    root = tmp_path_factory.mktemp("market") / "data"
+    market = generate_market(root, seed=11, scale=0.05)
+    done = _adnet("run", "--data-dir", str(root))
+    return root, market, done
+
+
+def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_market):
+    root, market, done = small_market
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Snapshots:" in done.stdout and "Phones:" in done.stdout and str(root / "adnet.duckdb") in done.stdout
+    assert "raw_snapshots" in done.stderr  # progress lines while it worked
+    con = duckdb.connect(str(root / "adnet.duckdb"), read_only=True)
+    n_obs, n_snap = con.execute("SELECT count(*), count(DISTINCT (site, snapshot_id)) FROM ad_observations").fetchone()
+    assert n_snap == market.n_snapshots
+    assert n_obs == market.n_observations  # the generator counts good lines; bad ones replace an ad's line
+    assert con.execute("SELECT count(*) FROM quarantine WHERE level = 'line'").fetchone()[0] == market.n_bad_lines
+    assert con.execute("SELECT count(*) FROM ads").fetchone()[0] == market.n_ads
+    # every displayed string the generator meant as a number is read as that number
+    truth = {}
+    with open(root / "demo-truth" / "displays.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            truth[(row["raw"], row["default_country"])] = row["phone"]
+    read = {}
+    for raw, country, phone in con.execute(
+            "SELECT raw, default_country, phone FROM phone_strings WHERE \"index\" = 0").fetchall():
+        read[(raw, country)] = phone
+    shown = set(read) & set(truth)
+    assert len(shown) >= 0.9 * len(read)
+    # a wrong number links strangers: none may be read as another number; a few may stay unread
+    wrong = {k: (read[k], truth[k]) for k in shown if read[k] is not None and read[k] != truth[k]}
+    assert not wrong, list(wrong.items())[:10]
+    unread = [k for k in shown if read[k] is None]
+    assert len(unread) <= 0.01 * len(shown), unread[:10]
+    con.close()
+    # the run is in the investigation's Dagster instance, as one run over the whole range of windows
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+        tags = runs[0].tags
+        assert tags["dagster/asset_partition_range_start"] <= tags["dagster/asset_partition_range_end"]
+        windows = instance.get_materialized_partitions(dg.AssetKey("raw_snapshots"))
+        assert len(windows) >= market.n_snapshots // 2
+
+
+def test_adnet_run_on_a_folder_without_snapshots_says_what_to_do(tmp_path):
+    done = _adnet("run", "--data-dir", str(tmp_path / "empty"))
+    assert done.returncode == 1
+    assert "no snapshot folders in" in done.stderr and "adnet demo" in done.stderr
+    assert "Traceback" not in done.stderr
