@@ -174,4 +174,189 @@ ADS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS)}
+
+# ---------------------------------------------------------------- evidence (issue 3)
+# Typed entity keys used in links: "phone:+4741234567", "ad:<site>:<ad_id>", "owner:O-17",
+# "address:<address_key>". lib/keys.py builds and parses them.
+
+DIRECTORY_LISTINGS = Table(
+    "directory_listings", "one listing row of a directory extract or a directory service answer",
+    "Every directory row as read, with its phone in E.164 and its name and address normalised.",
+    (
+        C("listing_id", "VARCHAR", "stable id: source file and line (csv) or service and number (api)"),
+        C("source", "VARCHAR", "csv | api"),
+        C("source_file", "VARCHAR", "directory/<file>.csv relative to the data folder, or the service name"),
+        C("line_no", "BIGINT", "1-based line in source_file (header is line 1)"),
+        C("phone_raw", "VARCHAR", "the number as the directory wrote it"),
+        C("phone", "VARCHAR", "E.164 (NULL when unreadable)"),
+        C("name", "VARCHAR", "owner's name as the directory spells it"),
+        C("address", "VARCHAR", "address as written"),
+        C("postcode", "VARCHAR", "postcode as written"),
+        C("city", "VARCHAR", "city as written"),
+        C("listed_at", "VARCHAR", "listing date as written"),
+        C("name_norm", "VARCHAR", "name folded: lower case, no diacritics, single spaces"),
+        C("address_key", "VARCHAR", "normalised address (street, number, letter, unit, postcode): equal keys = same place"),
+        C("visibility", "VARCHAR", "public | reserved | hidden (reserved/hidden listings carry no name or address)"),
+    ),
+)
+
+ADDRESSES = Table(
+    "addresses", "one normalised address",
+    "Places owners are registered at, and whether the place can link people (private) or not (generic).",
+    (
+        C("address_key", "VARCHAR", "normalised address"),
+        C("address", "VARCHAR", "the most common spelling as written"),
+        C("variants", "VARCHAR[]", "every spelling seen"),
+        C("postcode", "VARCHAR", "postcode"),
+        C("city", "VARCHAR", "city"),
+        C("kind", "VARCHAR", "private | shopping_centre | phone_shop | po_box | business | shared_by_many"),
+        C("generic", "BOOLEAN", "true: never links the people registered here"),
+        C("reason", "VARCHAR", "why the address is generic, in words"),
+        C("n_owners", "BIGINT", "owners registered here"),
+        C("n_phones", "BIGINT", "phones registered here"),
+    ),
+)
+
+OWNERS = Table(
+    "owners", "one person after resolving name variants",
+    "Directory owners: one per person, not per spelling; analysts' aliases.csv overrides both ways.",
+    (
+        C("owner_id", "VARCHAR", "O-<n>, stable for the same set of listings"),
+        C("name", "VARCHAR", "the most common spelling"),
+        C("n_phones", "BIGINT", "phones registered to the owner"),
+        C("n_listings", "BIGINT", "directory listings resolved to the owner"),
+        C("variants", "VARCHAR[]", "every spelling seen"),
+        C("address_keys", "VARCHAR[]", "addresses registered (normalised)"),
+        C("resolution", "VARCHAR", "how the spellings were joined, in words"),
+    ),
+)
+
+OWNER_VARIANTS = Table(
+    "owner_variants", "one spelling of one owner's name at one address",
+    "How each spelling was resolved to its owner, with the score and rule: nothing is lost.",
+    (
+        C("owner_id", "VARCHAR", "the owner"),
+        C("name", "VARCHAR", "spelling as written"),
+        C("name_norm", "VARCHAR", "folded spelling"),
+        C("address_key", "VARCHAR", "address of the listings with this spelling"),
+        C("n_listings", "BIGINT", "listings with this spelling and address"),
+        C("rule", "VARCHAR", "exact | fuzzy | initials | swapped | alias | alias_split | seed"),
+        C("score", "DOUBLE", "similarity to the owner's canonical spelling (0-100)"),
+        C("matched_to", "VARCHAR", "the spelling it was matched to"),
+    ),
+)
+
+DIRECTORY_MATCHES = Table(
+    "directory_matches", "one listing matched to a number seen in ads",
+    "Directory listings of phones that appear in ads, with the resolved owner.",
+    (
+        C("phone", "VARCHAR", "E.164 number seen in ads"),
+        C("owner_id", "VARCHAR", "resolved owner (NULL for reserved/hidden listings)"),
+        C("name", "VARCHAR", "name as the directory spells it"),
+        C("address", "VARCHAR", "address as written"),
+        C("address_key", "VARCHAR", "normalised address"),
+        C("address_generic", "BOOLEAN", "the address cannot link people"),
+        C("postcode", "VARCHAR", "postcode"),
+        C("city", "VARCHAR", "city"),
+        C("listed_at", "VARCHAR", "listing date"),
+        C("listing_id", "VARCHAR", "the directory row it rests on"),
+        C("visibility", "VARCHAR", "public | reserved | hidden"),
+    ),
+)
+
+SERIES_GROUPS = Table(
+    "series_groups", "one phone in one group of numbers close in their series",
+    "Numbers of one country lying close together (bought together), with the group's strength.",
+    (
+        C("group_id", "VARCHAR", "S-<country>-<first number>"),
+        C("phone", "VARCHAR", "E.164 number"),
+        C("country", "VARCHAR", "region of the numbers"),
+        C("block", "VARCHAR", "the 10,000-number block (E.164 prefix)"),
+        C("n_in_group", "BIGINT", "numbers in the group"),
+        C("span", "BIGINT", "last minus first number of the group"),
+        C("block_seen", "BIGINT", "numbers seen in ads in the same block (density)"),
+        C("expected_by_chance", "DOUBLE", "expected number of groups at least this tight, by chance, in this block"),
+        C("strength", "VARCHAR", "strong | weak"),
+        C("reason", "VARCHAR", "why strong or weak, in words"),
+    ),
+)
+
+ROTATION_LINKS = Table(
+    "rotation_links", "two numbers used on the same ad",
+    "ID rotation: numbers shown on one ad_key across snapshots, with how often and when.",
+    (
+        C("ad_key", "VARCHAR", "the ad"),
+        C("phone_a", "VARCHAR", "E.164 (phone_a < phone_b)"),
+        C("phone_b", "VARCHAR", "E.164"),
+        C("n_snapshots", "BIGINT", "snapshots where the ad showed either of the two numbers"),
+        C("n_snapshots_a", "BIGINT", "snapshots showing phone_a"),
+        C("n_snapshots_b", "BIGINT", "snapshots showing phone_b"),
+        C("first_seen", "TIMESTAMPTZ", "first observation of the pair on the ad"),
+        C("last_seen", "TIMESTAMPTZ", "last observation"),
+        C("n_switches", "BIGINT", "times the ad switched between them"),
+        C("together", "BOOLEAN", "both shown at once in some snapshot"),
+        C("owners_differ", "BOOLEAN", "registered to different owners (NULL when unknown)"),
+        C("snapshot_ids", "VARCHAR[]", "the snapshots it rests on"),
+    ),
+)
+
+PHOTO_LINKS = Table(
+    "photo_links", "two ads sharing a photo",
+    "Ads showing the same photo file or a near-identical one; stock photos excluded.",
+    (
+        C("ad_a", "VARCHAR", "ad_key (ad_a < ad_b)"),
+        C("ad_b", "VARCHAR", "ad_key"),
+        C("match", "VARCHAR", "sha256 | phash"),
+        C("image_a", "VARCHAR", "sha256 or phash of ad_a's photo"),
+        C("image_b", "VARCHAR", "sha256 or phash of ad_b's photo"),
+        C("distance", "BIGINT", "Hamming distance of the phashes (0 for the same file)"),
+        C("n_ads_with_image", "BIGINT", "ads showing the photo (stock photos show on many)"),
+    ),
+)
+
+PHOTOS = Table(
+    "photos", "one distinct photo (sha256 or phash cluster)",
+    "Every photo seen, with how many ads show it and whether it is a stock photo.",
+    (
+        C("image_key", "VARCHAR", "sha256, or phash when no sha256"),
+        C("phash", "VARCHAR", "perceptual hash"),
+        C("n_ads", "BIGINT", "ads showing it"),
+        C("n_components", "BIGINT", "unconnected groups of ads showing it"),
+        C("stock", "BOOLEAN", "shown across many unconnected ads: never links"),
+        C("reason", "VARCHAR", "why stock, in words"),
+    ),
+)
+
+TEXT_LINKS = Table(
+    "text_links", "two ads with near-duplicate texts",
+    "Near-duplicate ad texts: weak evidence, excluded from networks by default (texts are copied Europe-wide).",
+    (
+        C("ad_a", "VARCHAR", "ad_key (ad_a < ad_b)"),
+        C("ad_b", "VARCHAR", "ad_key"),
+        C("similarity", "DOUBLE", "estimated Jaccard similarity of word shingles (0-1)"),
+        C("shared_boilerplate", "BOOLEAN", "the shared part is boilerplate seen across many ads"),
+    ),
+)
+
+LINKS = Table(
+    "links", "one piece of evidence between two entities",
+    "Every piece of evidence, typed, weighted and traceable to snapshot lines and directory rows.",
+    (
+        C("kind", "VARCHAR", "same_phone | rotation | series | directory | owner_address | shared_address | photo | text | billing"),
+        C("a", "VARCHAR", "typed key: phone:<E.164> | ad:<site:ad_id> | owner:<owner_id> | address:<address_key>"),
+        C("b", "VARCHAR", "typed key (a < b for symmetric kinds)"),
+        C("weight", "DOUBLE", "strength of the evidence, 0-1"),
+        C("evidence", "VARCHAR", "what it rests on, in plain words"),
+        C("a_type", "VARCHAR", "phone | ad | owner | address"),
+        C("b_type", "VARCHAR", "phone | ad | owner | address"),
+        C("source", "VARCHAR", "where it came from: table and rows (snapshot ids, listing ids, group ids)"),
+        C("strength", "VARCHAR", "strong | weak"),
+        C("for_networks", "BOOLEAN", "used to build networks (text evidence is not, by default)"),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
+    DIRECTORY_LISTINGS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
+    PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS,
+)}

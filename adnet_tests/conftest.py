@@ -42,3 +42,19 @@ def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, mani
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout.at(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_market(tmp_path_factory):
+    """The default demo market (seed 7, scale 1) generated and ingested once per test session.
+
+    Returns the DataLayout; open ``layout.database`` read-only, or copy it to write.
+    """
+    from adnet_assets.demo.generator import generate_market
+    from adnet_assets.lib.ingest import ingest_all
+
+    root = tmp_path_factory.mktemp("demo") / "data"
+    generate_market(root, seed=7, scale=1.0)
+    layout = DataLayout.at(root)
+    ingest_all(layout)
+    return layout

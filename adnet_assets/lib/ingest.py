@@ -1,0 +1,32 @@
+"""The whole ingest in plain Python, without Dagster: for tests, benchmarks and notebooks.
+
+The Dagster assets call the same functions one step at a time; this runs them in order.
+"""
+
+from __future__ import annotations
+
+from adnet_assets.layout import DataLayout
+from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
+from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
+from adnet_assets.lib.snapshots import discover
+from adnet_assets.lib.store import connect, transaction
+from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
+from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
+from adnet_assets.schema import AD_OBSERVATIONS, QUARANTINE, SNAPSHOTS
+
+
+def ingest_all(layout: DataLayout, *, default_country: str = "NO", max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    """Every window with snapshots, then the analysts' ingest tables in adnet.duckdb."""
+    discovery = discover(layout)
+    windows = sorted({s.window for s in discovery.snapshots})
+    for window in windows:
+        ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes)
+    with connect(layout.database) as con:
+        with transaction(con):
+            sync_window_tables(con, layout, {
+                SNAPSHOTS_KIND: SNAPSHOTS, OBSERVATIONS_KIND: AD_OBSERVATIONS, QUARANTINE_KIND: QUARANTINE})
+            replace_folder_problems(con, QUARANTINE, discovery.problems)
+            update_phone_strings(con, default_country)
+            build_observation_phones(con, default_country)
+            build_phones(con)
+            build_ads(con)
