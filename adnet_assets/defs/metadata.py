@@ -50,3 +50,23 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: Table, *, preview_colu
         "grain": dg.MetadataValue.text(table.grain),
         "preview": dg.MetadataValue.md(markdown_table(cols, rows)),
     }
+
+
+def build_table(context, adnet, build, table: Table, *, preview_columns: list[str], order_by: str,
+                extra=None) -> dg.MaterializeResult:
+    """The body of most table assets: build in one transaction, then report the table.
+
+    ``build(con)`` writes the table and may return a dict of extra metadata (anything else it
+    returns is ignored); ``extra(con)`` may add more, read after the commit.
+    """
+    from adnet_assets.lib.store import transaction
+
+    with adnet.connect(log=context.log.info) as con:
+        with transaction(con):
+            built = build(con)
+        metadata = table_metadata(con, table, preview_columns=preview_columns, order_by=order_by)
+        if isinstance(built, dict):
+            metadata.update(built)
+        if extra is not None:
+            metadata.update(extra(con))
+    return dg.MaterializeResult(metadata=metadata)

@@ -6,7 +6,7 @@ from collections import Counter
 import dagster as dg
 
 from adnet_assets.defs.ingest.partitions import snapshot_windows
-from adnet_assets.defs.metadata import markdown_table, table_metadata
+from adnet_assets.defs.metadata import build_table, markdown_table, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
 from adnet_assets.lib.snapshots import discover
@@ -135,32 +135,26 @@ def phone_strings(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
 @dg.asset(deps=["ad_observations", phone_strings], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
           description=OBSERVATION_PHONES.description)
 def observation_phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
-    with adnet.connect(log=context.log.info) as con:
-        with transaction(con):
-            build_observation_phones(con, adnet.default_country)
-        return dg.MaterializeResult(metadata=table_metadata(
-            con, OBSERVATION_PHONES, preview_columns=["ad_key", "snapshot_id", "raw", "phone", "obfuscated"], order_by="ad_key, snapshot_id"))
+    return build_table(context, adnet, lambda con: build_observation_phones(con, adnet.default_country),
+                       OBSERVATION_PHONES, preview_columns=["ad_key", "snapshot_id", "raw", "phone", "obfuscated"],
+                       order_by="ad_key, snapshot_id")
 
 
 @dg.asset(deps=[observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=PHONES.description)
 def phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
-    with adnet.connect(log=context.log.info) as con:
-        with transaction(con):
-            build_phones(con)
-        by_country = con.execute("SELECT country, count(*), count(*) FILTER (status = 'possible') FROM phones GROUP BY ALL ORDER BY 2 DESC").fetchall()
-        return dg.MaterializeResult(metadata={
-            **table_metadata(con, PHONES, preview_columns=["phone", "country", "n_ads", "first_seen", "last_seen", "ever_obfuscated"],
-                             order_by="n_ads DESC, phone"),
-            "by_country": dg.MetadataValue.md(markdown_table(["country", "phones", "possible only"], by_country)),
-        })
+    def by_country(con):
+        rows = con.execute("SELECT country, count(*), count(*) FILTER (status = 'possible') FROM phones"
+                           " GROUP BY ALL ORDER BY 2 DESC").fetchall()
+        return {"by_country": dg.MetadataValue.md(markdown_table(["country", "phones", "possible only"], rows))}
+
+    return build_table(context, adnet, build_phones, PHONES,
+                       preview_columns=["phone", "country", "n_ads", "first_seen", "last_seen", "ever_obfuscated"],
+                       order_by="n_ads DESC, phone", extra=by_country)
 
 
 @dg.asset(deps=["ad_observations", observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
           description=ADS.description)
 def ads(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
-    with adnet.connect(log=context.log.info) as con:
-        with transaction(con):
-            build_ads(con)
-        return dg.MaterializeResult(metadata=table_metadata(
-            con, ADS, preview_columns=["ad_key", "first_seen", "last_seen", "n_snapshots", "n_phones", "last_city"],
-            order_by="n_phones DESC, ad_key"))
+    return build_table(context, adnet, build_ads, ADS,
+                       preview_columns=["ad_key", "first_seen", "last_seen", "n_snapshots", "n_phones", "last_city"],
+                       order_by="n_phones DESC, ad_key")
