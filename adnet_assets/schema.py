@@ -181,7 +181,7 @@ ADS = Table(
 
 DIRECTORY_LISTINGS = Table(
     "directory_listings", "one listing row of a directory extract or a directory service answer",
-    "Every directory row as read, with its phone in E.164 and its name and address normalised.",
+    "Every directory row as read, with its phone in E.164 and its name folded (addresses are keyed in `addresses`).",
     (
         C("listing_id", "VARCHAR", "stable id: source file and line (csv) or service and number (api)"),
         C("source", "VARCHAR", "csv | api"),
@@ -195,7 +195,6 @@ DIRECTORY_LISTINGS = Table(
         C("city", "VARCHAR", "city as written"),
         C("listed_at", "VARCHAR", "listing date as written"),
         C("name_norm", "VARCHAR", "name folded: lower case, no diacritics, single spaces"),
-        C("address_key", "VARCHAR", "normalised address (street, number, letter, unit, postcode): equal keys = same place"),
         C("visibility", "VARCHAR", "public | reserved | hidden (reserved/hidden listings carry no name or address)"),
     ),
 )
@@ -204,7 +203,7 @@ ADDRESSES = Table(
     "addresses", "one normalised address",
     "Places owners are registered at, and whether the place can link people (private) or not (generic).",
     (
-        C("address_key", "VARCHAR", "normalised address"),
+        C("address_key", "VARCHAR", "normalised address: street, number, letter and postcode (flat numbers confirm, never split)"),
         C("address", "VARCHAR", "the most common spelling as written"),
         C("variants", "VARCHAR[]", "every spelling seen"),
         C("postcode", "VARCHAR", "postcode"),
@@ -221,7 +220,7 @@ OWNERS = Table(
     "owners", "one person after resolving name variants",
     "Directory owners: one per person, not per spelling; analysts' aliases.csv overrides both ways.",
     (
-        C("owner_id", "VARCHAR", "O-<n>, stable for the same set of listings"),
+        C("owner_id", "VARCHAR", "O-<12 hex>: derived from the owner's own listings, stable when unrelated owners come and go"),
         C("name", "VARCHAR", "the most common spelling"),
         C("n_phones", "BIGINT", "phones registered to the owner"),
         C("n_listings", "BIGINT", "directory listings resolved to the owner"),

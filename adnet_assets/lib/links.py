@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import duckdb
 
 from adnet_assets.lib.keys import sql_key
-from adnet_assets.lib.store import replace_table
+from adnet_assets.lib.store import replace_table, table_exists
 from adnet_assets.schema import LINKS
 
 
@@ -51,10 +51,6 @@ class LinkWeights:
     texts_for_networks: bool = False
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
-        [table]).fetchone()[0] > 0
 
 
 def _pair(a_sql: str, b_sql: str) -> tuple[str, str]:
@@ -158,7 +154,7 @@ _SOURCES = (
 
 def build_links(con: duckdb.DuckDBPyConnection, weights: LinkWeights = LinkWeights()) -> dict[str, int]:
     """Replace ``links`` with every kind whose evidence table exists; returns rows per kind."""
-    parts = [builder(weights) for tables, builder in _SOURCES if all(_exists(con, t) for t in tables)]
+    parts = [builder(weights) for tables, builder in _SOURCES if all(table_exists(con, t) for t in tables)]
     select = " UNION ALL ".join(f"({p})" for p in parts) if parts else "SELECT * FROM links WHERE false"
     replace_table(con, LINKS, f"SELECT * FROM ({select}) AS t(kind, a, b, weight, evidence, a_type, b_type, source, strength, for_networks)")
     return dict(con.execute("SELECT kind, count(*) FROM links GROUP BY kind ORDER BY kind").fetchall())

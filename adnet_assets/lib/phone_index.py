@@ -15,7 +15,7 @@ import pandas as pd
 import phonenumbers
 
 from adnet_assets.lib import phones as phone_rules
-from adnet_assets.lib.store import ensure_table, replace_table
+from adnet_assets.lib.store import ensure_table, replace_table, table_exists
 from adnet_assets.schema import ADS, OBSERVATION_PHONES, PHONE_STRINGS, PHONES
 
 
@@ -23,6 +23,8 @@ def parser_version() -> str:
     """Changes whenever the parsing rules or the phonenumbers metadata change."""
     rules = Path(phone_rules.__file__).read_bytes()
     return hashlib.sha256(rules + phonenumbers.__version__.encode()).hexdigest()[:12]
+
+
 
 
 def _distinct_strings_sql(default_country: str) -> str:
@@ -52,9 +54,12 @@ def update_phone_strings(con: duckdb.DuckDBPyConnection, default_country: str = 
         cols = ", ".join(f'"{c}"' for c in PHONE_STRINGS.column_names)
         con.execute(f"INSERT INTO phone_strings ({cols}) SELECT {cols} FROM parsed_phone_strings")
         con.unregister("parsed_phone_strings")
+    # Strings nothing shows any more are dropped; the directory's strings stay (it caches its own).
+    directory = ("UNION SELECT phone_raw, '" + default_country + "' FROM directory_listings"
+                 if table_exists(con, "directory_listings") else "")
     con.execute(f"""
         DELETE FROM phone_strings p WHERE NOT EXISTS (
-            SELECT 1 FROM ({_distinct_strings_sql(default_country)}) s
+            SELECT 1 FROM ({_distinct_strings_sql(default_country)} {directory}) s
             WHERE s.raw = p.raw AND s.default_country = p.default_country)
     """)
     return len(todo), con.execute("SELECT count(*) FROM phone_strings").fetchone()[0]

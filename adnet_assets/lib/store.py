@@ -78,7 +78,7 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: Table, select_sql: str,
     con.execute(f'DELETE FROM "{table.name}"')
     cols = ", ".join(f'"{c}"' for c in table.column_names)
     con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM ({select_sql})', params or [])
-    return con.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+    return con.execute(f'SELECT count(*) FROM "{table.name}"').fetchall()[0][0]  # fetchall: leave no open result
 
 
 @contextlib.contextmanager
@@ -108,3 +108,10 @@ def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, ta
 def sql_path(path: str | Path) -> str:
     """A path quoted for use inside a SQL string literal."""
     return str(path).replace("'", "''")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table (or view) of this name exists in the connection's current schema."""
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
+        [name]).fetchall()[0][0] > 0

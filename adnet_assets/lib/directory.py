@@ -1,0 +1,878 @@
+"""Phone-directory listings: CSV extracts and directory-service answers into ``directory_listings``.
+
+A directory listing is what ties a phone seen in ads to a *person* (owner) and an *address*. A
+wrong listing links strangers, so this module reads carefully and says what it set aside.
+
+CSV extracts (``directory/*.csv``)
+----------------------------------
+Columns ``phone,name,address,postcode,city,listed_at`` (data contract); one row per listing; a
+number may have several rows. How a file is read:
+
+* **Encoding**, per file: a UTF-8 BOM is stripped (``utf-8-sig``); UTF-16 with a BOM is read as
+  such (Excel's "Unicode text"); otherwise UTF-8. A file that is not UTF-8 is read as cp1252
+  (Windows Norwegian/Swedish exports: "S\\xf8ren" -> "Søren"), or latin-1 when it holds bytes
+  cp1252 leaves undefined. A file that is UTF-8 except on some lines (two exports pasted
+  together) keeps UTF-8 and reads only those lines as cp1252. ``DirectoryReport.encodings`` says
+  which was used for each file, so a wrong guess can be seen.
+* **Delimiter**: sniffed from the header line: the one of ``,`` ``;`` tab ``|`` that makes a
+  ``phone`` column appear (ties: the one giving more known columns). Column names are matched
+  case-insensitively, surrounding spaces ignored; unknown columns are ignored (named in
+  ``DirectoryReport.notes``); missing optional columns are NULL. A file without a ``phone``
+  column, or with a known column twice, is rejected whole (one quarantine row at its header line
+  saying how many data lines were not loaded).
+* **Rows and line numbers**: the header is line 1 (the first non-blank line), the first data row
+  line 2; numbers are *physical* lines of the file, so a row whose quoted field spans lines has
+  the number of the line it starts on. Record boundaries are found set-based in DuckDB with the
+  quoting rules DuckDB's own CSV reader uses (a field is quoted only when it *starts* with ``"``;
+  ``""`` inside is a quote; quotes inside unquoted fields are literal): each line is classified
+  by two regular expressions ("does it end inside a quoted field when it starts outside / inside
+  one?"), and the state after each line follows from the last line that fixes it plus the
+  number of lines that flip it (window functions, no loop over lines). A quoted field never
+  closed, or one that would swallow more than ``max_row_lines`` lines, is a stray quote: that
+  line is set aside and the lines after it are read again from a clean state. Each record is
+  then parsed by DuckDB's ``read_csv`` (all VARCHAR, explicit columns, strict mode) with its line
+  number written in front of it, so rows with the wrong number of fields come back in DuckDB's
+  rejects table *with* their line number.
+* **Quarantine** (returned in ``DirectoryReport.quarantine`` as ``(source_file, line_no, reason,
+  raw_line)``; the caller writes them to ``quarantine`` with level 'directory'): wrong field
+  count, text after a closing quote, unclosed quotes, empty phone, a phone field holding more than
+  one number (which number the listing is for cannot be told). Rows whose fields are all empty
+  (trailing ``;;;;;`` rows of spreadsheet exports) hold nothing and are only counted.
+* **Phones** are read like the ads' phones: each distinct ``(phone_raw, default_country)`` is
+  parsed once by ``phones.parse_phone_table`` and cached in ``phone_strings`` with the same
+  ``parser_version()`` (``phone_index.update_phone_strings`` cannot be reused: it reads the
+  strings from ``ad_observations`` and deletes every string no ad shows). A number that cannot be
+  read is kept with ``phone`` NULL (it links nothing).
+* **Names**: ``name_norm = fold_name(name)`` (lower case, ø→o, æ→ae, å→a, ö→o, ä→a, ü→u,
+  é→e, other accents dropped, punctuation removed, single spaces), computed once per distinct
+  name in Python and joined back. ``fold_name`` is the one folding rule for names: the owners
+  step imports it from here.
+* **Reserved and hidden numbers**: directories write "Reservert", "Hemmelig nummer", "skjult",
+  "hidden", "reserved" where the name would be. Read as a name, every reserved number would
+  belong to one person called "Reservert" and be linked to all the others. Such rows get
+  ``visibility`` reserved/hidden and no name, address, postcode or city (``name_norm``
+  NULL). Placeholder names ("ukjent", "unknown", "-", "?") and names without a
+  letter are blanked too (visibility stays public), and so are placeholder addresses ("hemmelig
+  adresse", "ukjent"), for the same reason: they would join strangers.
+* **Address key**: not computed here: keying an address needs every spelling of the directory at
+  once (place names written before the street), so ``addresses.keyed_listings`` does it.
+
+``directory_listings`` rows from CSV have ``listing_id = "<source_file>:<line_no>"`` and
+``source = 'csv'``. ``load_directory`` replaces all CSV rows and keeps the rows that came from a
+directory service (``source = 'api'``), which are written by ``store_service_answers`` /
+``record_lookups`` with ``listing_id = "<service>:<phone>:<i>"``.
+
+Directory services
+------------------
+``directory_lookups`` caches every answer of a service (``DIRECTORY_LOOKUPS_DDL``), so a number
+is looked up again only when its last answer is older than ``max_age_days``
+(``phones_due_for_lookup``). Errors are cached too (for the record) but never count as an answer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from adnet_assets.layout import DataLayout
+from adnet_assets.lib import phones as phone_rules
+from adnet_assets.lib.phone_index import parser_version
+from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_lines
+from adnet_assets.lib.store import ensure_table, sql_path
+from adnet_assets.schema import DIRECTORY_LISTINGS, PHONE_STRINGS
+
+__all__ = [
+    "COLUMNS",
+    "DIRECTORY_LOOKUPS_DDL",
+    "DirectoryParams",
+    "DirectoryReport",
+    "FIELD_WHITESPACE",
+    "QUARANTINE_LEVEL",
+    "ServiceListing",
+    "fold_name",
+    "listing_visibility",
+    "load_directory",
+    "phones_due_for_lookup",
+    "record_lookups",
+    "store_service_answers",
+]
+
+#: The contract's columns, in order. ``phone`` is required, the others are optional.
+COLUMNS: tuple[str, ...] = ("phone", "name", "address", "postcode", "city", "listed_at")
+OPTIONAL_COLUMNS: tuple[str, ...] = COLUMNS[1:]
+#: ``quarantine.level`` for rows set aside here.
+QUARANTINE_LEVEL = "directory"
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+VISIBILITIES: tuple[str, ...] = ("public", "reserved", "hidden")
+#: Stripped from both ends of every field (spaces, tabs, line breaks, Unicode spaces, zero-width space, BOM);
+#: a field that is nothing else is NULL.
+FIELD_WHITESPACE = " \t\n\r\x0b\x0c\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200C)) + \
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WS_SQL = "'" + FIELD_WHITESPACE + "'"
+
+DIRECTORY_LOOKUPS_DDL = """
+CREATE TABLE IF NOT EXISTS directory_lookups (
+  phone VARCHAR,              -- E.164 number looked up
+  service VARCHAR,            -- the directory service's name (host of its base URL by default)
+  looked_up_at TIMESTAMPTZ,   -- when the answer was received
+  status VARCHAR,             -- found | not_found | error
+  n_listings BIGINT,          -- listings in the answer
+  answer JSON                 -- the answer as received (reserved/hidden listings without name/address)
+)
+"""
+
+
+# ------------------------------------------------------------------------------- parameters
+
+@dataclass(frozen=True)
+class DirectoryParams:
+    """How directory extracts are read.
+
+    ``max_row_lines`` (8): a quoted field may hold line breaks (an address written as "c/o",
+    street, flat, postcode and city is four lines), but a row whose fields together run over
+    more than 8 physical lines is a quote that was never closed, not a listing. That line is
+    set aside and reading starts again on the next line, instead of one stray ``"`` swallowing
+    the rest of the file into one bad row.
+
+    ``reserved_words`` / ``hidden_words``: folded words that, anywhere in the name field, mean
+    the directory is withholding the owner ("Reservert", "Nummer reservert", "Hemmelig nummer",
+    "skjult", "hidden", Swedish/Danish/Finnish forms). No person is called that; reading one as
+    a name would make every reserved number one person's. When both kinds appear, reserved wins.
+
+    ``placeholder_names`` / ``placeholder_addresses``: whole folded values that say "no name" or
+    "no address" ("ukjent", "unknown", "n/a"); they are blanked (visibility stays public) so that
+    strangers never share a name or an address through a placeholder. Address fields holding a
+    reserved/hidden word ("Hemmelig adresse") are blanked too.
+    """
+
+    max_row_lines: int = 8
+    reserved_words: tuple[str, ...] = (
+        "reservert", "reserved", "reserverat", "reserveret", "reservoitu", "unlisted")
+    hidden_words: tuple[str, ...] = (
+        "hemmelig", "hemmeligt", "hemlig", "hemligt", "skjult", "skjulte", "hidden", "secret",
+        "salainen", "skyddad", "skyddat", "beskyttet", "sperret", "privatnummer")
+    placeholder_names: tuple[str, ...] = (
+        "ukjent", "ukjend", "okand", "ukendt", "tuntematon", "unknown", "n a", "na", "none", "null",
+        "ingen", "ikke oppgitt", "ikke oppfort", "ej angivet", "not listed", "no name", "privat",
+        "private", "x", "xx", "xxx")
+    placeholder_addresses: tuple[str, ...] = (
+        "ukjent", "ukjend", "okand", "ukendt", "tuntematon", "unknown", "n a", "na", "none", "null",
+        "ingen", "ingen adresse", "ikke oppgitt", "ukjent adresse", "no address", "x", "xx", "xxx")
+
+
+DEFAULT_PARAMS = DirectoryParams()
+
+
+@dataclass
+class DirectoryReport:
+    """What ``load_directory`` read and what it set aside.
+
+    ``quarantine`` rows are ``(source_file, line_no, reason, raw_line)``, level 'directory'; a
+    rejected file is one row (at its header line, or line NULL for an empty file) whose reason
+    says how many data lines were not read. ``rows_quarantined`` = ``len(quarantine)``.
+    ``encodings`` maps each file to how it was decoded (``utf-8``, ``utf-8-sig``, ``utf-16``,
+    ``cp1252``, ``latin-1``, or ``utf-8+cp1252 (lines ...)`` for a mixed file).
+    """
+
+    files: list[str] = field(default_factory=list)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine: list[tuple[str, int | None, str, str | None]] = field(default_factory=list)
+    encodings: dict[str, str] = field(default_factory=dict)
+    delimiters: dict[str, str] = field(default_factory=dict)
+    rejected_files: list[str] = field(default_factory=list)
+    blank_rows: int = 0
+    phones_unreadable: int = 0
+    phone_strings_parsed: int = 0
+    reserved_or_hidden: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------- folding
+
+_NAME_MAP = str.maketrans({
+    "ø": "o", "æ": "ae", "å": "a", "ö": "o", "ä": "a", "ü": "u", "é": "e", "ß": "ss", "ł": "l",
+    "đ": "d", "ð": "d", "þ": "th", "œ": "oe", "ı": "i",
+    # apostrophes join: "O'Neill" = "ONeill" = "oneill"
+    "'": "", "\u2019": "", "\u2018": "", "`": "", "\u00b4": "", "\u02bc": "", "\u02b9": "",
+})
+
+
+def fold_name(text: object) -> str:
+    """A name folded for comparison: lower case, diacritics folded, punctuation removed, single spaces.
+
+    ø→o, æ→ae, å→a, ö→o, ä→a, ü→u, é→e (and ß→ss, ł→l, ð/đ→d, þ→th, œ→oe), any other accent
+    dropped; apostrophes are removed ("O'Neill" → "oneill"), every other character that is not a
+    letter or digit becomes a space ("Anne-Lise" → "anne lise", "Hansen, Kari" → "hansen kari").
+    Letters of every script are kept with their marks (a Cyrillic or Thai name neither folds to
+    nothing nor loses the vowel signs that tell two names apart); only accents on Latin letters
+    are dropped. Returns
+    "" for None, NaN and empty input. This is the one name folding rule of adnet: the owners step
+    imports it from here.
+
+    >>> fold_name("  Søren  Ødegård-Æsø ")
+    'soren odegard aeso'
+    """
+    if text is None or (isinstance(text, float) and text != text) or text is pd.NA:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text)).lower().translate(_NAME_MAP)
+    out: list[str] = []
+    base = ""
+    for ch in unicodedata.normalize("NFKD", s):
+        if unicodedata.category(ch).startswith("M"):  # a mark: combining accent, vowel sign, ...
+            if base.isascii():  # an accent on a Latin letter is dropped ("é" -> "e") ...
+                continue
+            out.append(ch)  # ... a mark of another script is part of the letter (Thai, Devanagari, "й")
+            continue
+        base = ch
+        out.append(ch if ch.isalnum() else " ")
+    return " ".join(unicodedata.normalize("NFC", "".join(out)).split())
+
+
+def listing_visibility(name: object, params: DirectoryParams = DEFAULT_PARAMS) -> str | None:
+    """'reserved' or 'hidden' when the name field says the directory withholds the owner, else None."""
+    words = set(fold_name(name).split())
+    if words & set(params.reserved_words):
+        return "reserved"
+    if words & set(params.hidden_words):
+        return "hidden"
+    return None
+
+
+def _clean_name(name: object, params: DirectoryParams) -> tuple[str | None, str | None]:
+    """(name_norm, visibility marker) of one name as written; name_norm None means "no name"."""
+    marker = listing_visibility(name, params)
+    if marker is not None:
+        return None, marker
+    folded = fold_name(name)
+    if not any(ch.isalpha() for ch in folded) or folded in params.placeholder_names:
+        return None, None
+    return folded, None
+
+
+def _is_placeholder_address(address: object, params: DirectoryParams) -> bool:
+    folded = fold_name(address)
+    if not folded or folded in params.placeholder_addresses:
+        return True
+    words = set(folded.split())
+    return bool(words & (set(params.reserved_words) | set(params.hidden_words)))
+
+
+def decode_directory_file(data: bytes) -> tuple[str, str]:
+    """(text, encoding used). Never raises: see the module docstring for the order of guesses."""
+    if data.startswith(codecs.BOM_UTF8):
+        body, label = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            body, label = data, "utf-8"
+    else:
+        body, label = data, "utf-8"
+    try:
+        return body.decode("utf-8"), label
+    except UnicodeDecodeError:
+        pass
+    bad = invalid_utf8_lines(body)
+    raw_lines = body.split(b"\n")
+    bad_set = set(bad)
+    good_non_ascii = any(not line.isascii() for i, line in enumerate(raw_lines, 1) if i not in bad_set)
+    if good_non_ascii:
+        # UTF-8 text with some lines from a Windows export: keep UTF-8, read only those lines as cp1252.
+        parts = [
+            _decode_legacy(line)[0] if i in bad_set else line.decode("utf-8")
+            for i, line in enumerate(raw_lines, 1)
+        ]
+        shown = ",".join(str(n) for n in bad[:20]) + (",..." if len(bad) > 20 else "")
+        return "\n".join(parts), f"utf-8+cp1252 (lines {shown})"
+    return _decode_legacy(body)
+
+
+def _decode_legacy(data: bytes) -> tuple[str, str]:
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _normalise_newlines(text: str) -> str:
+    text = text.replace("\r\n", "\n")
+    if "\n" not in text and "\r" in text:  # old Mac line ends
+        text = text.replace("\r", "\n")
+    return text
+
+
+def _header_fields(line: str, delimiter: str) -> list[str]:
+    row = next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
+    return [c.replace("\ufeff", "").replace("\u200b", "").strip().strip('"').strip().lower() for c in row]
+
+
+def sniff_header(line: str) -> tuple[str, list[str]]:
+    """(delimiter, column names) of a header line: the delimiter that makes a ``phone`` column appear."""
+    best: tuple[tuple[int, int, int], str, list[str]] | None = None
+    for rank, delim in enumerate(DELIMITERS):
+        names = _header_fields(line, delim)
+        score = ("phone" in names, sum(n in COLUMNS for n in names), len(names) * (len(names) > 1) - rank)
+        if best is None or score > best[0]:
+            best = (score, delim, names)
+    assert best is not None
+    return best[1], best[2]
+
+
+# ------------------------------------------------------------------ record boundaries (SQL)
+
+def _quote_regexes(delim: str) -> tuple[str, str]:
+    """RE2 patterns: a line ends inside a quoted field when it starts (a) outside, (b) inside one."""
+    d = "\\t" if delim == "\t" else delim
+    D, ND, NDQ = f"[{d}]", f"[^{d}]", f'[^{d}"]'
+    open_tail = '"(?:[^"]|"")*'
+    quoted = f'"(?:[^"]|"")*"(?:{NDQ}{ND}*)?'
+    unquoted = f"(?:{NDQ}{ND}*)?"
+    fld = f"(?:{quoted}|{unquoted})"
+    open_if_out = f"(?:{fld}{D})*{open_tail}"
+    open_if_in = f'(?:[^"]|"")*|(?:[^"]|"")*"(?:{NDQ}{ND}*)?(?:{D}{fld})*{D}{open_tail}'
+    return open_if_out, open_if_in
+
+
+_RECORDS_SQL = """
+WITH f AS (
+  SELECT line_no, line, forced_reason IS NOT NULL AS forced, forced_reason,
+         CASE WHEN forced_reason IS NOT NULL THEN false WHEN NOT contains(line, '"') THEN false
+              ELSE regexp_full_match(line, $open_if_out) END AS oo,
+         CASE WHEN forced_reason IS NOT NULL THEN false WHEN NOT contains(line, '"') THEN true
+              ELSE regexp_full_match(line, $open_if_in) END AS oi
+  FROM _adnet_dir_lines
+), k AS (
+  SELECT *, oo = oi AS is_const,
+         sum(CASE WHEN oo AND NOT oi THEN 1 ELSE 0 END) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS flips
+  FROM f
+), s AS (
+  SELECT *,
+         last_value(CASE WHEN is_const THEN oo END IGNORE NULLS)
+           OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS fixed_state,
+         last_value(CASE WHEN is_const THEN flips END IGNORE NULLS)
+           OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS fixed_flips
+  FROM k
+), o AS (
+  SELECT *, CASE WHEN fixed_state IS NULL THEN flips % 2 = 1
+                 ELSE fixed_state <> ((flips - fixed_flips) % 2 = 1) END AS open_after
+  FROM s
+), b AS (
+  SELECT *, coalesce(lag(open_after) OVER (ORDER BY line_no), false) AS open_before FROM o
+), r AS (
+  SELECT *, sum(CASE WHEN open_before THEN 0 ELSE 1 END)
+              OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS rec
+  FROM b
+)
+SELECT min(line_no) AS line_no, max(line_no) AS last_line, count(*) AS n_lines,
+       string_agg(line, chr(10) ORDER BY line_no) AS record,
+       arg_max(open_after, line_no) AS unterminated, bool_or(forced) AS forced,
+       max(forced_reason) AS forced_reason
+FROM r GROUP BY rec
+"""
+
+
+_STRAY = ': read as a stray " (write "" for a quote inside a quoted field); the lines after it were read on their own'
+
+
+def _records(con: duckdb.DuckDBPyConnection, delim: str, max_row_lines: int) -> None:
+    """Fill ``_adnet_dir_records`` from ``_adnet_dir_lines``, setting stray-quote lines aside."""
+    open_if_out, open_if_in = _quote_regexes(delim)
+    params = {"open_if_out": open_if_out, "open_if_in": open_if_in}
+    while True:  # one pass per stray quote; a file has few, and each pass sets a line aside
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _adnet_dir_records AS {_RECORDS_SQL}", params)
+        bad = con.execute("""
+            SELECT line_no, last_line, n_lines > $max AS too_long FROM _adnet_dir_records
+            WHERE NOT forced AND (unterminated OR n_lines > $max) ORDER BY line_no LIMIT 1""",
+                          {"max": max_row_lines}).fetchone()
+        if bad is None:
+            return
+        line_no, last_line, too_long = bad
+        reason = (f"quoted field opened on this line is not closed within {max_row_lines} lines" if too_long
+                  else "quoted field opened on this line is never closed" if last_line == line_no
+                  else f"quoted field opened on this line is never closed (runs to the end, line {last_line})")
+        con.execute("UPDATE _adnet_dir_lines SET forced_reason = ? WHERE line_no = ?", [reason + _STRAY, line_no])
+
+
+def _parse_records(con: duckdb.DuckDBPyConnection, delim: str, n_fields: int, tmpdir: str) -> None:
+    """Parse the records with DuckDB's read_csv into ``_adnet_dir_parsed`` (columns l, c0..), and
+    ``_adnet_dir_why`` (line_no, reason) for every record it could not read."""
+    body = con.execute("""
+        SELECT string_agg(CAST(line_no AS VARCHAR) || $d || record, chr(10) ORDER BY line_no)
+        FROM _adnet_dir_records WHERE NOT forced AND trim(record) <> ''""", {"d": delim}).fetchone()[0]
+    tmp = Path(tmpdir) / "records.csv"
+    tmp.write_text((body or "") + "\n", encoding="utf-8")
+    col_names = ["l"] + [f"c{i}" for i in range(n_fields)]
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in col_names) + "}"
+    delim_sql = delim.replace("'", "''")
+    for t in ("_adnet_dir_rejects", "_adnet_dir_reject_scans"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _adnet_dir_parsed AS
+        SELECT * FROM read_csv('{sql_path(tmp)}', header = false, auto_detect = false, delim = '{delim_sql}',
+                               quote = '"', escape = '"', columns = {columns}, strict_mode = true,
+                               null_padding = false, store_rejects = true, rejects_table = '_adnet_dir_rejects',
+                               rejects_scan = '_adnet_dir_reject_scans', parallel = false)
+        WHERE l IS NOT NULL""")
+    # The reason from DuckDB's rejects table, found by the line number written in front of the record.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _adnet_dir_why AS
+        WITH rj AS (
+          SELECT TRY_CAST(regexp_extract(csv_line, '^([0-9]+)', 1) AS BIGINT) AS line_no, error_type,
+                 TRY_CAST(regexp_extract(error_message, 'Found: ([0-9]+)', 1) AS BIGINT) - 1 AS found
+          FROM _adnet_dir_rejects
+        ), why AS (
+          SELECT line_no,
+                 CASE WHEN bool_or(error_type IN ('TOO MANY COLUMNS', 'MISSING COLUMNS'))
+                        THEN 'row has ' || coalesce(CAST(CASE WHEN bool_or(error_type = 'TOO MANY COLUMNS')
+                                                             THEN max(found) ELSE min(found) END AS VARCHAR), 'a different number of')
+                             || ' fields, the header has {n_fields}'
+                      WHEN bool_or(error_type = 'UNQUOTED VALUE')
+                        THEN 'text after the closing quote of a quoted field (a quote inside a field must be written "")'
+                      ELSE 'not readable as a CSV row: ' || string_agg(DISTINCT error_type, ', ') END AS reason
+          FROM rj WHERE line_no IS NOT NULL GROUP BY line_no
+        )
+        SELECT r.line_no, r.last_line, r.n_lines,
+               coalesce(w.reason, 'not readable as a CSV row with the header''s {n_fields} fields') AS reason
+        FROM _adnet_dir_records r LEFT JOIN why w USING (line_no)
+        WHERE NOT r.forced AND trim(r.record) <> ''
+          AND r.line_no NOT IN (SELECT CAST(l AS BIGINT) FROM _adnet_dir_parsed)""")
+
+
+# --------------------------------------------------------------------------- the reader
+
+_WORK_DDL = """
+CREATE OR REPLACE TEMP TABLE _adnet_dir_rows (
+  source_file VARCHAR, line_no BIGINT, phone_raw VARCHAR, name VARCHAR, address VARCHAR,
+  postcode VARCHAR, city VARCHAR, listed_at VARCHAR, record VARCHAR);
+CREATE OR REPLACE TEMP TABLE _adnet_dir_quarantine (
+  source_file VARCHAR, line_no BIGINT, reason VARCHAR, raw_line VARCHAR);
+"""
+
+_WORK_TABLES = ("_adnet_dir_rows", "_adnet_dir_quarantine", "_adnet_dir_lines", "_adnet_dir_records",
+                "_adnet_dir_parsed", "_adnet_dir_why", "_adnet_dir_rejects", "_adnet_dir_reject_scans",
+                "_adnet_dir_phones")
+
+
+def _cut(text: str | None) -> str | None:
+    return None if text is None else text[:QUARANTINE_LINE_CHARS]
+
+
+def directory_files(layout: DataLayout) -> list[Path]:
+    """``directory/*.csv`` (any case), skipping hidden, temporary and Excel lock files."""
+    folder = layout.directory
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith((".", "~$")))
+
+
+def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, report: DirectoryReport,
+               params: DirectoryParams, tmpdir: str) -> None:
+    text, encoding = decode_directory_file(path.read_bytes())
+    report.encodings[source_file] = encoding
+    if encoding.startswith(("cp1252", "latin-1", "utf-8+")):
+        report.notes.append(f"{source_file}: not UTF-8, read as {encoding}")
+    lines = _normalise_newlines(text).split("\n")
+    header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
+
+    def reject(line_no: int | None, reason: str, raw: str | None) -> None:
+        report.rejected_files.append(source_file)
+        con.execute("INSERT INTO _adnet_dir_quarantine VALUES (?, ?, ?, ?)", [source_file, line_no, reason, _cut(raw)])
+
+    if header_idx is None:
+        reject(None, "empty file: no header line (expected phone,name,address,postcode,city,listed_at)", None)
+        return
+    header_line = lines[header_idx].rstrip("\r")
+    header_no = header_idx + 1
+    delim, names = sniff_header(header_line)
+    report.delimiters[source_file] = {"\t": "tab"}.get(delim, delim)
+    n_data = sum(1 for line in lines[header_idx + 1:] if line.strip())
+    if "phone" not in names:
+        reject(header_no, f"no 'phone' column in the header (found: {', '.join(n or '(empty)' for n in names)}; "
+                          f"expected phone,name,address,postcode,city,listed_at): file not loaded, "
+                          f"{n_data} data line(s) not read", header_line)
+        return
+    twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
+    if twice:
+        reject(header_no, f"column(s) {', '.join(twice)} appear more than once in the header: which one holds "
+                          f"the value cannot be told; file not loaded, {n_data} data line(s) not read", header_line)
+        return
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        report.notes.append(f"{source_file}: column(s) ignored: {', '.join(n or '(empty)' for n in unknown)}")
+    missing = [c for c in OPTIONAL_COLUMNS if c not in names]
+    if missing:
+        report.notes.append(f"{source_file}: no column(s) {', '.join(missing)}: read as empty")
+
+    con.execute("CREATE OR REPLACE TEMP TABLE _adnet_dir_lines (line_no BIGINT, line VARCHAR, forced_reason VARCHAR)")
+    con.execute("""
+        INSERT INTO _adnet_dir_lines
+        SELECT line_no, rtrim(line, chr(13)), CAST(NULL AS VARCHAR)
+        FROM (SELECT unnest(parts) AS line, unnest(generate_series(1, len(parts))) AS line_no
+              FROM (SELECT string_split($text, chr(10)) AS parts))
+        WHERE line_no > $header_no""", {"text": "\n".join(lines), "header_no": header_no})
+    n_fields = len(names)
+    while True:
+        _records(con, delim, params.max_row_lines)
+        _parse_records(con, delim, n_fields, tmpdir)
+        # A row over several lines that DuckDB cannot read either started at a stray quote: that line
+        # is set aside and the lines after it are read on their own (a good row among them loads).
+        spread = con.execute("SELECT count(*) FROM _adnet_dir_why WHERE n_lines > 1").fetchone()[0]
+        if not spread:
+            break
+        con.execute("""
+            UPDATE _adnet_dir_lines SET forced_reason =
+                'quoted field opened on this line runs to line ' || w.last_line || ' and that row cannot be read'
+                || $stray
+            FROM _adnet_dir_why w WHERE w.n_lines > 1 AND _adnet_dir_lines.line_no = w.line_no""", {"stray": _STRAY})
+
+    con.execute("""
+        INSERT INTO _adnet_dir_quarantine
+        SELECT $f, r.line_no, coalesce(r.forced_reason, w.reason), left(r.record, $cut)
+        FROM _adnet_dir_records r LEFT JOIN _adnet_dir_why w USING (line_no)
+        WHERE r.forced OR w.line_no IS NOT NULL
+        ORDER BY r.line_no""", {"f": source_file, "cut": QUARANTINE_LINE_CHARS})
+    pos = {n: i for i, n in enumerate(names)}
+
+    def col(name: str) -> str:
+        return f"nullif(trim(p.c{pos[name]}, {_WS_SQL}), '')" if name in pos else "CAST(NULL AS VARCHAR)"
+
+    con.execute(f"""
+        INSERT INTO _adnet_dir_rows
+        SELECT $f, CAST(p.l AS BIGINT), {col('phone')}, {col('name')}, {col('address')}, {col('postcode')},
+               {col('city')}, {col('listed_at')}, r.record
+        FROM _adnet_dir_parsed p JOIN _adnet_dir_records r ON r.line_no = CAST(p.l AS BIGINT)
+        ORDER BY 2""", {"f": source_file})
+
+
+def _update_phone_strings(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> int:
+    """Parse the distinct (raw, default_country) pairs of ``pairs_sql`` not yet in ``phone_strings``.
+
+    Same rules and ``parser_version()`` as ``phone_index.update_phone_strings``; rows of an older
+    parser version for these strings are replaced. Nothing else in the cache is touched.
+    """
+    ensure_table(con, PHONE_STRINGS)
+    version = parser_version()
+    todo = con.execute(f"""
+        SELECT raw, default_country FROM (SELECT DISTINCT raw, default_country FROM ({pairs_sql})) s
+        WHERE NOT EXISTS (SELECT 1 FROM phone_strings p WHERE p.raw = s.raw
+                          AND p.default_country = s.default_country AND p.parser_version = $version)
+    """, {"version": version}).df()
+    if not len(todo):
+        return 0
+    parsed = phone_rules.parse_phone_table(todo).assign(parser_version=version)
+    con.register("_adnet_dir_todo", todo)
+    con.register("_adnet_dir_parsed_phones", parsed)
+    try:
+        con.execute("""DELETE FROM phone_strings p WHERE EXISTS (
+                           SELECT 1 FROM _adnet_dir_todo t WHERE t.raw = p.raw AND t.default_country = p.default_country)""")
+        cols = ", ".join(f'"{c}"' for c in PHONE_STRINGS.column_names)
+        con.execute(f"INSERT INTO phone_strings ({cols}) SELECT {cols} FROM _adnet_dir_parsed_phones")
+    finally:
+        con.unregister("_adnet_dir_todo")
+        con.unregister("_adnet_dir_parsed_phones")
+    return len(todo)
+
+
+def _register_names(con: duckdb.DuckDBPyConnection, view: str, names_sql: str, params: DirectoryParams) -> None:
+    """Register ``view`` (name, name_norm, marker) for the distinct names of ``names_sql``."""
+    names = [r[0] for r in con.execute(f"SELECT DISTINCT name FROM ({names_sql}) WHERE name IS NOT NULL").fetchall()]
+    cleaned = [_clean_name(n, params) for n in names]
+    con.register(view, pd.DataFrame({
+        "name": pd.array(names, dtype="string"),
+        "name_norm": pd.array([c[0] for c in cleaned], dtype="string"),
+        "marker": pd.array([c[1] for c in cleaned], dtype="string"),
+    }))
+
+
+def _register_addresses(con: duckdb.DuckDBPyConnection, view: str, addresses_sql: str, params: DirectoryParams) -> None:
+    """Register ``view`` (address, placeholder) for the distinct addresses of ``addresses_sql``."""
+    addresses = [r[0] for r in con.execute(
+        f"SELECT DISTINCT address FROM ({addresses_sql}) WHERE address IS NOT NULL").fetchall()]
+    con.register(view, pd.DataFrame({
+        "address": pd.array(addresses, dtype="string"),
+        "placeholder": pd.array([_is_placeholder_address(a, params) for a in addresses], dtype="boolean"),
+    }))
+
+
+def _listing_select(con: duckdb.DuckDBPyConnection, rows: str, names: str, addresses: str) -> str:
+    """SELECT of directory_listings columns from a staged relation with listing_id, source, source_file,
+    line_no, phone_raw, phone, name, address, postcode, city, listed_at, visibility (the source's own)."""
+    return f"""
+        WITH v AS (
+          SELECT r.*, coalesce(
+                   CASE WHEN r.visibility IN ('reserved', 'hidden') THEN r.visibility END, n.marker,
+                   CASE WHEN r.visibility = 'public' THEN 'public' END, 'hidden') AS vis,
+                 n.name_norm AS folded, coalesce(a.placeholder, false) AS addr_placeholder
+          FROM {rows} r LEFT JOIN {names} n ON n.name = r.name LEFT JOIN {addresses} a ON a.address = r.address
+        ), c AS (
+          SELECT listing_id, source, source_file, line_no, phone_raw, phone,
+                 CASE WHEN vis = 'public' AND folded IS NOT NULL THEN name END AS name,
+                 CASE WHEN vis = 'public' AND NOT addr_placeholder THEN address END AS address,
+                 CASE WHEN vis = 'public' THEN postcode END AS postcode,
+                 CASE WHEN vis = 'public' THEN city END AS city,
+                 listed_at,
+                 CASE WHEN vis = 'public' THEN folded END AS name_norm,
+                 vis AS visibility
+          FROM v
+        )
+        SELECT listing_id, source, source_file, line_no, phone_raw, phone, name, address, postcode, city,
+               listed_at, name_norm,
+               visibility
+        FROM c"""
+
+
+def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, default_country: str = "NO",
+                   params: DirectoryParams = DEFAULT_PARAMS) -> DirectoryReport:
+    """Read every ``directory/*.csv`` into ``directory_listings`` (CSV rows replaced, service rows kept).
+
+    Also adds the directory's phone strings to the ``phone_strings`` cache. Runs inside the
+    caller's transaction. Returns what was read and the rows set aside (the caller writes them to
+    ``quarantine`` with level 'directory').
+    """
+    report = DirectoryReport()
+    country = (default_country or "NO").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise ValueError(f"default_country must be an ISO 3166 alpha-2 code, got {default_country!r}")
+    con.execute(_WORK_DDL)
+    try:
+        with tempfile.TemporaryDirectory(prefix="adnet-directory-") as tmpdir:
+            for path in directory_files(layout):
+                source_file = path.relative_to(layout.root).as_posix()
+                report.files.append(source_file)
+                _read_file(con, path, source_file, report, params, tmpdir)
+
+        # Empty phones and all-empty rows.
+        report.blank_rows = con.execute("""
+            SELECT count(*) FROM _adnet_dir_rows
+            WHERE coalesce(phone_raw, name, address, postcode, city, listed_at) IS NULL""").fetchone()[0]
+        con.execute("DELETE FROM _adnet_dir_rows WHERE coalesce(phone_raw, name, address, postcode, city, listed_at) IS NULL")
+        con.execute("""
+            INSERT INTO _adnet_dir_quarantine
+            SELECT source_file, line_no, 'empty phone: a listing without a number links nothing', left(record, $cut)
+            FROM _adnet_dir_rows WHERE phone_raw IS NULL""", {"cut": QUARANTINE_LINE_CHARS})
+        con.execute("DELETE FROM _adnet_dir_rows WHERE phone_raw IS NULL")
+
+        # Phones through the shared cache.
+        pairs = f"SELECT phone_raw AS raw, '{country}' AS default_country FROM _adnet_dir_rows"
+        report.phone_strings_parsed = _update_phone_strings(con, pairs)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _adnet_dir_phones AS
+            SELECT raw, count(phone) AS n_numbers,
+                   string_agg(phone, ', ' ORDER BY "index") AS numbers,
+                   min(phone) FILTER ("index" = 0) AS phone
+            FROM phone_strings WHERE default_country = $c AND raw IN (SELECT phone_raw FROM _adnet_dir_rows)
+            GROUP BY raw""", {"c": country})
+        con.execute("""
+            INSERT INTO _adnet_dir_quarantine
+            SELECT r.source_file, r.line_no,
+                   'phone field holds ' || p.n_numbers || ' numbers (' || p.numbers ||
+                   '): which one the listing is for cannot be told; write one row per number',
+                   left(r.record, $cut)
+            FROM _adnet_dir_rows r JOIN _adnet_dir_phones p ON p.raw = r.phone_raw
+            WHERE p.n_numbers > 1""", {"cut": QUARANTINE_LINE_CHARS})
+        con.execute("""DELETE FROM _adnet_dir_rows
+                       WHERE phone_raw IN (SELECT raw FROM _adnet_dir_phones WHERE n_numbers > 1)""")
+
+        # Listings.
+        _register_names(con, "_adnet_dir_names", "SELECT name FROM _adnet_dir_rows", params)
+        _register_addresses(con, "_adnet_dir_addresses", "SELECT address FROM _adnet_dir_rows", params)
+        staged = """(
+            SELECT r.source_file || ':' || r.line_no AS listing_id, 'csv' AS source, r.source_file, r.line_no,
+                   r.phone_raw, p.phone, r.name, r.address, r.postcode, r.city, r.listed_at, 'public' AS visibility
+            FROM _adnet_dir_rows r LEFT JOIN _adnet_dir_phones p ON p.raw = r.phone_raw)"""
+        ensure_table(con, DIRECTORY_LISTINGS)
+        con.execute("DELETE FROM directory_listings WHERE source = 'csv' OR source IS NULL")
+        cols = ", ".join(f'"{c}"' for c in DIRECTORY_LISTINGS.column_names)
+        con.execute(f"""
+            INSERT INTO directory_listings ({cols})
+            SELECT {cols} FROM ({_listing_select(con, staged, '_adnet_dir_names', '_adnet_dir_addresses')})
+            ORDER BY source_file, line_no""")
+        report.rows_loaded, report.phones_unreadable, report.reserved_or_hidden = con.execute("""
+            SELECT count(*), count(*) FILTER (phone IS NULL), count(*) FILTER (visibility <> 'public')
+            FROM directory_listings WHERE source = 'csv'""").fetchone()
+        report.quarantine = [tuple(r) for r in con.execute(
+            "SELECT source_file, line_no, reason, raw_line FROM _adnet_dir_quarantine "
+            "ORDER BY source_file, line_no NULLS FIRST").fetchall()]
+        report.rows_quarantined = len(report.quarantine)
+    finally:
+        for view in ("_adnet_dir_names", "_adnet_dir_addresses"):
+            try:
+                con.unregister(view)
+            except Exception:  # noqa: BLE001 - not registered
+                pass
+        for t in _WORK_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    return report
+
+
+# ------------------------------------------------------------------------ directory services
+
+@dataclass(frozen=True)
+class ServiceListing:
+    """One listing in a directory service's answer for one number.
+
+    ``visibility`` is public, reserved or hidden; reserved/hidden listings carry no name or
+    address (the client removes them, and ``store_service_answers`` enforces it again).
+    """
+
+    service: str
+    phone: str
+    name: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    listed_at: str | None = None
+    visibility: str = "public"
+
+
+_E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _replace_api_listings(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]],
+                          listings: Sequence[ServiceListing], params: DirectoryParams) -> int:
+    """Delete the api rows of the (service, phone) pairs and insert ``listings`` in their place."""
+    ensure_table(con, DIRECTORY_LISTINGS)
+    counter: dict[tuple[str, str], int] = {}
+    rows = []
+    for item in listings:
+        if not isinstance(item, ServiceListing):
+            raise TypeError(f"expected ServiceListing, got {type(item).__name__}")
+        if not item.service or not _E164_RE.match(item.phone or ""):
+            raise ValueError(f"listing needs a service name and an E.164 phone, got {item.service!r}, {item.phone!r}")
+        key = (item.service, item.phone)
+        i = counter.get(key, 0)
+        counter[key] = i + 1
+        rows.append({
+            "listing_id": f"{item.service}:{item.phone}:{i}", "source": "api", "source_file": item.service,
+            "line_no": None, "phone_raw": item.phone, "phone": item.phone, "name": item.name,
+            "address": item.address, "postcode": item.postcode, "city": item.city, "listed_at": item.listed_at,
+            "visibility": item.visibility if item.visibility in VISIBILITIES else "hidden",
+        })
+    text_cols = ["listing_id", "source", "source_file", "phone_raw", "phone", "name", "address", "postcode",
+                 "city", "listed_at", "visibility"]
+    frame = pd.DataFrame({c: pd.array([r[c] for r in rows], dtype="string") for c in text_cols})
+    frame["line_no"] = pd.array([None] * len(rows), dtype="Int64")
+    keys = pd.DataFrame({"service": pd.array([p[0] for p in pairs], dtype="string"),
+                         "phone": pd.array([p[1] for p in pairs], dtype="string")})
+    con.register("_adnet_api_rows", frame)
+    con.register("_adnet_api_keys", keys)
+    try:
+        con.execute("""DELETE FROM directory_listings d WHERE d.source = 'api' AND EXISTS (
+                           SELECT 1 FROM _adnet_api_keys k WHERE k.service = d.source_file AND k.phone = d.phone)""")
+        if not rows:
+            return 0
+        _register_names(con, "_adnet_api_names", "SELECT name FROM _adnet_api_rows", params)
+        _register_addresses(con, "_adnet_api_addresses", "SELECT address FROM _adnet_api_rows", params)
+        cols = ", ".join(f'"{c}"' for c in DIRECTORY_LISTINGS.column_names)
+        staged = f"""(SELECT listing_id, source, source_file, CAST(line_no AS BIGINT) AS line_no, phone_raw, phone,
+                            nullif(trim(name, {_WS_SQL}), '') AS name, nullif(trim(address, {_WS_SQL}), '') AS address,
+                            nullif(trim(postcode, {_WS_SQL}), '') AS postcode, nullif(trim(city, {_WS_SQL}), '') AS city,
+                            nullif(trim(listed_at, {_WS_SQL}), '') AS listed_at, visibility FROM _adnet_api_rows)"""
+        con.execute(f"""INSERT INTO directory_listings ({cols})
+                        SELECT {cols} FROM ({_listing_select(con, staged, '_adnet_api_names', '_adnet_api_addresses')})
+                        ORDER BY listing_id""")
+        return len(rows)
+    finally:
+        for view in ("_adnet_api_rows", "_adnet_api_keys", "_adnet_api_names", "_adnet_api_addresses"):
+            try:
+                con.unregister(view)
+            except Exception:  # noqa: BLE001 - not registered
+                pass
+
+
+def store_service_answers(con: duckdb.DuckDBPyConnection, answers: Sequence[ServiceListing], *,
+                          params: DirectoryParams = DEFAULT_PARAMS) -> int:
+    """Insert a directory service's listings into ``directory_listings`` (source 'api').
+
+    The listings of each (service, phone) in ``answers`` replace that pair's earlier api rows;
+    ``listing_id`` is ``"<service>:<phone>:<i>"`` with ``i`` the listing's position among that
+    pair's listings in ``answers``. Reserved/hidden listings keep the phone but no name or
+    address; names and addresses pass the same checks as CSV rows. Returns rows inserted.
+    """
+    pairs = list(dict.fromkeys((a.service, a.phone) for a in answers))
+    return _replace_api_listings(con, pairs, answers, params)
+
+
+def ensure_lookup_cache(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DIRECTORY_LOOKUPS_DDL)
+
+
+def record_lookups(con: duckdb.DuckDBPyConnection, results: Iterable, *,
+                   params: DirectoryParams = DEFAULT_PARAMS) -> int:
+    """Cache directory-service answers (``directory_client.LookupResult``) and update the api listings.
+
+    Every result is appended to ``directory_lookups``. A 'found' or 'not_found' answer replaces the
+    number's api listings of that service (a number no longer listed loses them); an 'error'
+    leaves them as they were. Returns the number of results recorded.
+    """
+    results = list(results)
+    ensure_lookup_cache(con)
+    if not results:
+        return 0
+    frame = pd.DataFrame({
+        "phone": pd.array([r.phone for r in results], dtype="string"),
+        "service": pd.array([r.service for r in results], dtype="string"),
+        "looked_up_at": pd.to_datetime([r.looked_up_at for r in results], utc=True),
+        "status": pd.array([r.status for r in results], dtype="string"),
+        "n_listings": pd.array([len(r.listings) for r in results], dtype="Int64"),
+        "answer": pd.array([json.dumps(r.answer, ensure_ascii=False, default=str) for r in results], dtype="string"),
+    })
+    con.register("_adnet_lookup_rows", frame)
+    try:
+        con.execute("""INSERT INTO directory_lookups
+                       SELECT phone, service, looked_up_at, status, n_listings, CAST(answer AS JSON)
+                       FROM _adnet_lookup_rows""")
+    finally:
+        con.unregister("_adnet_lookup_rows")
+    answered = [r for r in results if r.status in ("found", "not_found")]
+    pairs = list(dict.fromkeys((r.service, r.phone) for r in answered))
+    # the newest answer per pair wins when one batch holds two
+    newest: dict[tuple[str, str], object] = {}
+    for r in answered:
+        key = (r.service, r.phone)
+        if key not in newest or r.looked_up_at >= newest[key].looked_up_at:
+            newest[key] = r
+    listings = [item for r in newest.values() for item in r.listings]
+    _replace_api_listings(con, pairs, listings, params)
+    return len(results)
+
+
+def phones_due_for_lookup(con: duckdb.DuckDBPyConnection, service: str, max_age_days: float, *,
+                          regions: Sequence[str] | None = None, now: datetime | None = None,
+                          limit: int | None = None) -> list[str]:
+    """Phones of the ``phones`` table with no 'found'/'not_found' answer from ``service`` younger than
+    ``max_age_days`` (errors do not count: the number is tried again). Optionally only numbers of
+    ``regions`` (ISO alpha-2; a Norwegian directory cannot answer for Swedish numbers). Sorted."""
+    has_cache = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'directory_lookups' "
+        "AND table_schema = current_schema()").fetchone()[0] > 0
+    where, args = ["p.phone IS NOT NULL"], {}
+    if regions is not None:
+        where.append("p.country IN (SELECT unnest($regions))")
+        args["regions"] = [r.upper() for r in regions]
+    if has_cache:  # without the cache table (read-only database, nothing looked up yet) every phone is due
+        where.append("""NOT EXISTS (
+            SELECT 1 FROM directory_lookups l
+            WHERE l.phone = p.phone AND l.service = $service AND l.status IN ('found', 'not_found')
+              AND l.looked_up_at > CAST($now AS TIMESTAMPTZ) - to_seconds(CAST($age AS DOUBLE)))""")
+        args.update(service=service, age=float(max_age_days) * 86400.0,
+                    now=now if now is not None else datetime.now().astimezone())
+    limit_sql = f"LIMIT {int(limit)}" if limit is not None else ""
+    rows = con.execute(f"""
+        SELECT p.phone FROM phones p WHERE {' AND '.join(where)}
+        ORDER BY p.phone {limit_sql}""", args).fetchall()
+    return [r[0] for r in rows]
+
