@@ -6,24 +6,41 @@ for the webserver and the daemon. The data folder comes from ``$ADNET_DATA_DIR``
 
 import dagster as dg
 
+import os
+
+from adnet_assets.defs.evidence import assets as evidence_assets
+from adnet_assets.defs.evidence import checks as evidence_checks
 from adnet_assets.defs.ingest import assets as ingest_assets
 from adnet_assets.defs.ingest import checks as ingest_checks
 from adnet_assets.defs.ingest.schedules import newest_window_schedule
 from adnet_assets.defs.ingest.sensors import new_snapshot_sensor
 from adnet_assets.defs.jobs import adnet_job
 from adnet_assets.defs.logging import compact_console_logger
-from adnet_assets.defs.resources import AdnetData
+from adnet_assets.defs.resources import AdnetData, PhoneDirectory
+from adnet_assets.defs.settings import MethodSettings
 from adnet_assets.layout import default_data_dir
+
+
+def _phone_directory() -> PhoneDirectory:
+    """The directory service from the environment; the key stays an EnvVar, read only when used."""
+    url = os.environ.get("ADNET_DIRECTORY_URL")
+    if not url:
+        return PhoneDirectory()
+    return PhoneDirectory(base_url=url, api_key=dg.EnvVar("ADNET_DIRECTORY_API_KEY"))
 
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingest_assets]),
-        asset_checks=dg.load_asset_checks_from_modules([ingest_checks]),
+        assets=dg.load_assets_from_modules([ingest_assets, evidence_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([ingest_checks, evidence_checks]),
         jobs=[adnet_job],
         sensors=[new_snapshot_sensor],
         schedules=[newest_window_schedule],
-        resources={"adnet": AdnetData(data_dir=data_dir or str(default_data_dir()))},
+        resources={
+            "adnet": AdnetData(data_dir=data_dir or str(default_data_dir())),
+            "settings": MethodSettings(),
+            "directory": _phone_directory(),
+        },
         # Steps run one after another inside a run: DuckDB takes one writer at a time and the
         # instance's SQLite storage gives "database is locked" under parallel step processes.
         # Each step is set-based SQL that already uses every core through DuckDB's own threads.

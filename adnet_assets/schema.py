@@ -89,7 +89,7 @@ QUARANTINE = Table(
     "What was set aside and why, with its place, so that nothing is silently lost.",
     (
         C("window", "VARCHAR", "partition key (NULL for folders that are not snapshots)"),
-        C("level", "VARCHAR", "line | snapshot | folder"),
+        C("level", "VARCHAR", "line | snapshot | folder (snapshots/) | directory (a directory CSV row or file)"),
         C("site", "VARCHAR", "the site's host name"),
         C("snapshot_id", "VARCHAR", "crawl start in UTC"),
         C("source_file", "VARCHAR", "path relative to the data folder"),

@@ -70,3 +70,14 @@ def build_table(context, adnet, build, table: Table, *, preview_columns: list[st
         if extra is not None:
             metadata.update(extra(con))
     return dg.MaterializeResult(metadata=metadata)
+
+
+def check_query(con, failing_sql: str, what: str, columns: list[str]) -> dg.AssetCheckResult:
+    """Pass when the query of failing rows is empty; show a sample of them when not."""
+    n = con.execute(f"SELECT count(*) FROM ({failing_sql})").fetchone()[0]
+    sample = con.execute(f"SELECT * FROM ({failing_sql}) LIMIT 5").fetchall() if n else []
+    return dg.AssetCheckResult(
+        passed=n == 0,
+        metadata={"failing_rows": n, "rule": what,
+                  **({"sample": dg.MetadataValue.md(markdown_table(columns, sample))} if n else {})},
+    )

@@ -46,3 +46,29 @@ class AdnetData(dg.ConfigurableResource):
         with connect(self.layout.database, read_only=read_only, lock_timeout_s=self.lock_timeout_s,
                      threads=self.duckdb_threads, log=log) as con:
             yield con
+
+
+class PhoneDirectory(dg.ConfigurableResource):
+    """A JSON phone-directory service (see lib/directory_client.py for the protocol).
+
+    Unconfigured (no ``base_url``), adnet reads only the CSV extracts in ``directory/``. The key
+    comes from the environment (``ADNET_DIRECTORY_API_KEY``), never from a file in the repository.
+    """
+
+    base_url: str | None = Field(default=None, description="e.g. https://directory.example/api (env ADNET_DIRECTORY_URL)")
+    api_key: str | None = Field(default=None, description="bearer token (env ADNET_DIRECTORY_API_KEY)")
+    rate_per_second: float = Field(default=2.0, description="look-ups per second at most")
+    max_retries: int = Field(default=5, description="retries on 429 and 5xx, with exponential backoff")
+    max_age_days: float = Field(default=30.0, description="a cached answer younger than this is not asked again")
+    max_lookups_per_run: int = Field(default=1000, description="numbers looked up per run at most")
+    regions: list[str] = Field(default_factory=lambda: ["NO"], description="countries the service answers for")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url)
+
+    def client(self):
+        from adnet_assets.lib.directory_client import DirectoryClient
+
+        return DirectoryClient(self.base_url, self.api_key or "", rate_per_second=self.rate_per_second,
+                               max_retries=self.max_retries)

@@ -3,26 +3,16 @@
 
 import dagster as dg
 
-from adnet_assets.defs.metadata import markdown_table
+from adnet_assets.defs.metadata import check_query, markdown_table
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.windows import window_of_snapshot
-
-
-def _result(con, failing_sql: str, what: str, columns: list[str]) -> dg.AssetCheckResult:
-    n = con.execute(f"SELECT count(*) FROM ({failing_sql})").fetchone()[0]
-    sample = con.execute(f"SELECT * FROM ({failing_sql}) LIMIT 5").fetchall() if n else []
-    return dg.AssetCheckResult(
-        passed=n == 0,
-        metadata={"failing_rows": n, "rule": what,
-                  **({"sample": dg.MetadataValue.md(markdown_table(columns, sample))} if n else {})},
-    )
 
 
 @dg.asset_check(asset="ad_observations", pool=DUCKDB_POOL, blocking=True,
                 description="One row per ad per snapshot: no ad_key appears twice in one snapshot.")
 def one_row_per_ad_and_snapshot(adnet: AdnetData) -> dg.AssetCheckResult:
     with adnet.connect(read_only=True) as con:
-        return _result(con, "SELECT ad_key, snapshot_id, count(*) AS n FROM ad_observations GROUP BY ALL HAVING n > 1",
+        return check_query(con, "SELECT ad_key, snapshot_id, count(*) AS n FROM ad_observations GROUP BY ALL HAVING n > 1",
                        "ad_key and snapshot_id are unique", ["ad_key", "snapshot_id", "rows"])
 
 
@@ -41,7 +31,7 @@ def rows_in_their_window(adnet: AdnetData) -> dg.AssetCheckResult:
                 description="No snapshot is half-loaded: rows come only from snapshots whose status is 'loaded'.")
 def no_half_loaded_snapshot(adnet: AdnetData) -> dg.AssetCheckResult:
     with adnet.connect(read_only=True) as con:
-        return _result(con, """
+        return check_query(con, """
             SELECT o.site, o.snapshot_id, count(*) FROM ad_observations o
             LEFT JOIN snapshots s ON s.site = o.site AND s.snapshot_id = o.snapshot_id
             WHERE s.status IS DISTINCT FROM 'loaded' GROUP BY ALL""",
@@ -51,7 +41,7 @@ def no_half_loaded_snapshot(adnet: AdnetData) -> dg.AssetCheckResult:
 @dg.asset_check(asset="phones", pool=DUCKDB_POOL, description="Every phone key is an E.164 number.")
 def phones_are_e164(adnet: AdnetData) -> dg.AssetCheckResult:
     with adnet.connect(read_only=True) as con:
-        return _result(con, r"SELECT phone FROM phones WHERE NOT regexp_full_match(phone, '\+[1-9][0-9]{6,14}')",
+        return check_query(con, r"SELECT phone FROM phones WHERE NOT regexp_full_match(phone, '\+[1-9][0-9]{6,14}')",
                        "phone matches +[1-9]digits{6,14}", ["phone"])
 
 
@@ -59,7 +49,7 @@ def phones_are_e164(adnet: AdnetData) -> dg.AssetCheckResult:
                 description="Every observed ad is in ads once, with first_seen <= last_seen and at least one snapshot.")
 def ads_cover_observations(adnet: AdnetData) -> dg.AssetCheckResult:
     with adnet.connect(read_only=True) as con:
-        return _result(con, """
+        return check_query(con, """
             SELECT o.ad_key, a.first_seen, a.last_seen FROM (SELECT DISTINCT ad_key FROM ad_observations) o
             LEFT JOIN ads a USING (ad_key)
             WHERE a.ad_key IS NULL OR a.first_seen > a.last_seen OR a.n_snapshots < 1""",
