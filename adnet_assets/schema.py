@@ -306,8 +306,8 @@ PHOTO_LINKS = Table(
         C("ad_a", "VARCHAR", "ad_key (ad_a < ad_b)"),
         C("ad_b", "VARCHAR", "ad_key"),
         C("match", "VARCHAR", "sha256 | phash"),
-        C("image_a", "VARCHAR", "sha256 or phash of ad_a's photo"),
-        C("image_b", "VARCHAR", "sha256 or phash of ad_b's photo"),
+        C("image_a", "VARCHAR", "image_key of ad_a's photo (joins photos.image_key)"),
+        C("image_b", "VARCHAR", "image_key of ad_b's photo"),
         C("distance", "BIGINT", "Hamming distance of the phashes (0 for the same file)"),
         C("n_ads_with_image", "BIGINT", "ads showing the photo (stock photos show on many)"),
     ),
@@ -319,8 +319,8 @@ PHOTOS = Table(
     (
         C("image_key", "VARCHAR", "sha256, or phash when no sha256"),
         C("phash", "VARCHAR", "perceptual hash"),
-        C("n_ads", "BIGINT", "ads showing it"),
-        C("n_components", "BIGINT", "unconnected groups of ads showing it"),
+        C("n_ads", "BIGINT", "ads showing it or a near-identical copy"),
+        C("n_components", "BIGINT", "groups of ads sharing no phone that show it"),
         C("stock", "BOOLEAN", "shown across many unconnected ads: never links"),
         C("reason", "VARCHAR", "why stock, in words"),
     ),
@@ -332,7 +332,7 @@ TEXT_LINKS = Table(
     (
         C("ad_a", "VARCHAR", "ad_key (ad_a < ad_b)"),
         C("ad_b", "VARCHAR", "ad_key"),
-        C("similarity", "DOUBLE", "estimated Jaccard similarity of word shingles (0-1)"),
+        C("similarity", "DOUBLE", "Jaccard similarity of 3-word shingles (0-1), exact for the MinHash/LSH candidates"),
         C("shared_boilerplate", "BOOLEAN", "the shared part is boilerplate seen across many ads"),
     ),
 )

@@ -1,11 +1,12 @@
 """Near-duplicate ad texts: WEAK evidence, kept for reading and excluded from networks by default.
 
-Ad texts are copied Europe-wide: the same "new in town, real photos, discreet flat" paragraphs
-turn up in the ads of unrelated advertisers in many countries, copied from each other, from
-agencies and from templates, and translated back and forth. Two ads with near-identical texts
-may be one writer, or two strangers who copied the same paragraph. So ``text_links`` never
-proves a connection by itself: ``links`` gives it a low weight and leaves it out of networks,
-and pairs whose likeness is boilerplate are flagged ``shared_boilerplate`` (and dropped there).
+Run over real markets, this method finds the same texts copied Europe-wide: the same "new in
+town, real photos, discreet flat" paragraphs turn up in the ads of unrelated advertisers in many
+countries, copied from each other, from agencies and from templates, and translated back and
+forth. Two ads with near-identical texts may be one writer, or two strangers who copied the same
+paragraph. So ``text_links`` never proves a connection by itself: ``links`` gives it a low weight
+and leaves it out of networks, and pairs whose likeness is boilerplate are flagged
+``shared_boilerplate`` (and dropped there).
 
 Steps (set-based SQL in DuckDB over whole tables; no pair of texts is compared outside a block)
 
@@ -33,7 +34,7 @@ Steps (set-based SQL in DuckDB over whole tables; no pair of texts is compared o
 
 The MinHash signature only chooses which pairs to compare; the exact Jaccard of the candidates
 replaces the estimate (64 minima estimate J=0.8 with a standard error of 0.05, so pairs at 0.7
-would pass one time in twenty-five). Pairs similar only through boilerplate are, by this
+would pass three times in a hundred). Pairs similar only through boilerplate are, by this
 blocking, often not candidates at all: those are "not linked", the rest "marked".
 """
 
@@ -66,7 +67,7 @@ class TextParams:
     (1/16)^(1/4) = 0.5. A pair at the threshold J = 0.8 is a candidate with probability 0.9998, at
     J = 0.7 with 0.988; unrelated texts (J ≈ 0.1) with 0.0016, so blocking misses almost nothing
     worth keeping and compares few pairs. More rows per band would sharpen the curve but risk
-    missing 0.8 pairs (8 bands × 8 rows: 0.79 at J=0.8).
+    missing 0.8 pairs (8 bands × 8 rows: 0.77 at J=0.8).
 
     boilerplate_min_ads 20: a shingle that more than 20 ads share is circulating. The demo market
     plants 14 template paragraphs, each copied by 75-117 ads of unrelated advertisers and
@@ -162,7 +163,8 @@ def build_text_links(con: duckdb.DuckDBPyConnection, params: TextParams = TextPa
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _tx_sh AS
         SELECT DISTINCT ad_key, hash(shingle) AS sid FROM (
             SELECT ad_key, unnest(CASE WHEN len(words) >= {k}
-                THEN list_transform(range(1, len(words) - {k} + 2), lambda i: array_to_string(words[i:i + {k - 1}], ' '))
+                THEN list_transform(range(1, len(words) - {k} + 2),
+                                    lambda i: array_to_string(words[i:i + {k - 1}], ' '))
                 ELSE [array_to_string(words, ' ')] END) AS shingle
             FROM _tx_words WHERE len(words) > 0)""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _tx_bp AS

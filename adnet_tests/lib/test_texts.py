@@ -105,16 +105,36 @@ def test_boilerplate_shared_by_40_ads_is_flagged_or_left_out():
     assert links[("s:h1", "s:h2")][1] is True  # found by the wide blocking, marked as boilerplate
 
 
+def test_lsh_finds_close_pairs_and_few_far_ones():
+    """The S-curve of 16 bands x 4 rows: pairs at Jaccard 0.82 all found, pairs at 0.29 rarely."""
+    rows = []
+    for tag, shared in (("near", 36), ("far", 18)):  # 40 words each: J = s / (80 - s)
+        for i in range(150):
+            own = [f"{tag}x{i}s{j}" for j in range(shared)]
+            rows += [(f"{tag}:{i}:{side}", None, " ".join(own + [f"{tag}x{i}{side}{j}" for j in range(40 - shared)]))
+                     for side in "ab"]
+    con = _con(rows)
+    build_text_links(con, TextParams(shingle_words=1, min_similarity=0.01))
+    found = dict(con.execute("SELECT split_part(ad_a, ':', 1), count(*) FROM text_links "
+                             "WHERE split_part(ad_a, ':', 2) = split_part(ad_b, ':', 2) GROUP BY 1").fetchall())
+    assert con.execute("SELECT count(*) FROM text_links WHERE split_part(ad_a, ':', 2) <> split_part(ad_b, ':', 2) "
+                       "OR split_part(ad_a, ':', 1) <> split_part(ad_b, ':', 1)").fetchone()[0] == 0
+    assert found["near"] == 150  # theory: 0.9996 each
+    assert 3 <= found.get("far", 0) <= 35  # theory: 1 - (1 - 0.29^4)^16 = 0.11, i.e. ~17 of 150
+
+
 def test_norwegian_letters_markup_and_entities():
     con = duckdb.connect()
-    got = con.execute(f"SELECT {words_sql('?')}", ["<b>SØT</b><br>jente &amp; ærlig&nbsp;h&aring;per 😘 p&#229; Tromsø, 25 år!"]).fetchone()[0]
+    raw = "<b>SØT</b><br>jente &amp; ærlig&nbsp;h&aring;per 😘 p&#229; Tromsø, 25 år!"
+    got = con.execute(f"SELECT {words_sql('?')}", [raw]).fetchone()[0]
     assert got == ["søt", "jente", "ærlig", "håper", "på", "tromsø", "25", "år"]
     # decomposed å (a + combining ring) is the same word as the composed one; ø is not o
     assert con.execute(f"SELECT {words_sql('?')}", ["ha\u030aper sot"]).fetchone()[0] == ["håper", "sot"]
     base = ("Hei kjære, jeg er en søt og blid jente fra Bergen som håper å møte deg. "
             "Diskret leilighet i sentrum, ærlig og trygg. Ring meg på kvelden, ikke skjult nummer.")
     marked = ("<p><b>HEI KJÆRE</b>, jeg er en s&oslash;t og blid jente fra Bergen som h&aring;per å møte deg.</p>"
-              "<br/>Diskret leilighet i sentrum,   &aelig;rlig og trygg!! 😘 Ring meg på kvelden, ikke skjult nummer.")
+              "<br/>Diskret leilighet i sentrum,   &aelig;rlig og trygg!! 😘 "
+              "Ring meg på kvelden, ikke skjult nummer.")
     ascii_ = base.replace("ø", "o").replace("å", "a").replace("æ", "ae")
     con = _con([("s:1", None, base), ("s:2", None, marked), ("s:3", None, ascii_)])
     build_text_links(con)
