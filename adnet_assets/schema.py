@@ -354,8 +354,56 @@ LINKS = Table(
     ),
 )
 
+
+# ---------------------------------------------------------------- networks (issue 4)
+
+NETWORKS = Table(
+    "networks", "one detected network",
+    "Organisations found in the evidence graph: more than one person's pattern, every member explained.",
+    (
+        C("network_id", "VARCHAR", "N-<n>: kept from run to run while the members mostly stay"),
+        C("n_ads", "BIGINT", "ads in the network"),
+        C("n_phones", "BIGINT", "phones in the network"),
+        C("n_owners", "BIGINT", "directory owners in the network"),
+        C("n_addresses", "BIGINT", "private addresses in the network"),
+        C("first_seen", "TIMESTAMPTZ", "first observation of any of its ads"),
+        C("last_seen", "TIMESTAMPTZ", "last observation"),
+        C("cities", "VARCHAR[]", "cities its ads were seen in"),
+        C("owners", "VARCHAR[]", "owners' names"),
+        C("strongest_evidence", "VARCHAR", "the strongest links holding it together, in words"),
+        C("score", "DOUBLE", "how strongly it is tied together (0-1)"),
+    ),
+)
+
+NETWORK_MEMBERS = Table(
+    "network_members", "one member of one network",
+    "Who is in each network and why: the evidence path that put each member there.",
+    (
+        C("network_id", "VARCHAR", "the network"),
+        C("member_type", "VARCHAR", "ad | phone | owner | address"),
+        C("member_key", "VARCHAR", "ad_key, E.164 phone, owner_id, or address_key"),
+        C("explanation", "VARCHAR", "the evidence path that put the member in the network, in plain words"),
+        C("via", "VARCHAR", "the typed key of the member it was reached from (NULL for the network's seed)"),
+        C("link_kind", "VARCHAR", "kind of the link it was reached by"),
+        C("weight", "DOUBLE", "weight of that link"),
+    ),
+)
+
+NETWORK_HISTORY = Table(
+    "network_history", "one change to one network in one run",
+    "How networks were born, grew, split and merged from run to run, so notes keep pointing at the right one.",
+    (
+        C("run_at", "TIMESTAMPTZ", "when the networks were computed"),
+        C("network_id", "VARCHAR", "the network"),
+        C("event", "VARCHAR", "new | kept | grown | shrunk | split | merged | dissolved"),
+        C("related_ids", "VARCHAR[]", "networks it split from or merged with"),
+        C("overlap", "DOUBLE", "Jaccard overlap of members with its predecessor"),
+        C("n_members", "BIGINT", "members after the change"),
+    ),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
     DIRECTORY_LISTINGS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
-    PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS,
+    PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
 )}
