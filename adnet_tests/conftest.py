@@ -58,3 +58,19 @@ def demo_market(tmp_path_factory):
     layout = DataLayout.at(root)
     ingest_all(layout)
     return layout
+
+
+def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True, **resources):
+    """Materialise every asset (and check) for one window with the project's own resources,
+    pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``)."""
+    import dagster as dg
+
+    from adnet_assets.definitions import build_definitions
+
+    defs = build_definitions(str(layout.root))
+    selection = list(defs.assets) + (list(defs.asset_checks) if checks else [])
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(selection, partition_key=partition_key, instance=instance,
+                                resources={**defs.resources, **resources})
+    assert result.success
+    return result

@@ -8,10 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from adnet_assets.definitions import build_definitions
-from adnet_assets.defs.resources import AdnetData, PhoneDirectory
-from adnet_assets.defs.settings import MethodSettings
-from adnet_tests.conftest import ad, write_snapshot
+from adnet_assets.defs.resources import PhoneDirectory
+from adnet_tests.conftest import ad, materialize_window, write_snapshot
 
 SITE = "eskorte-annonser.example"
 DIRECTORY = """phone,name,address,postcode,city,listed_at
@@ -43,17 +41,10 @@ def _market(root):
 
 
 def _run(layout, directory=None):
-    defs = build_definitions(str(layout.root))
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(list(defs.assets) + list(defs.asset_checks), partition_key="2026-06-01", instance=instance,
-                                resources={"adnet": AdnetData(data_dir=str(layout.root)), "settings": MethodSettings(),
-                                           "directory": directory or PhoneDirectory()})
-    assert result.success
+    extra = {"directory": directory} if directory is not None else {}
+    result = materialize_window(layout, "2026-06-01", **extra)
     for window in ("2026-06-04", "2026-06-08"):
-        with dg.instance_for_test() as instance:
-            assert dg.materialize(list(defs.assets), partition_key=window, instance=instance,
-                                  resources={"adnet": AdnetData(data_dir=str(layout.root)), "settings": MethodSettings(),
-                                             "directory": directory or PhoneDirectory()}).success
+        materialize_window(layout, window, checks=False, **extra)
     return result
 
 

@@ -1,25 +1,15 @@
 """The ingest assets materialised with Dagster on small hand-made markets: content, not just 'it ran'."""
 
 import duckdb
-import dagster as dg
 
-from adnet_assets.definitions import build_definitions
-from adnet_assets.defs.resources import AdnetData
 from adnet_assets.schema import TABLES
-from adnet_tests.conftest import ad, write_snapshot
+from adnet_tests.conftest import ad, materialize_window, write_snapshot
 
 SITE = "eskorte-annonser.example"
 
 
 def _materialize(layout, partition_key):
-    defs = build_definitions(str(layout.root))
-    assets = list(defs.assets)
-    checks = list(defs.asset_checks)
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(assets + checks, partition_key=partition_key, instance=instance,
-                                resources={"adnet": AdnetData(data_dir=str(layout.root))})
-    assert result.success
-    return result
+    return materialize_window(layout, partition_key)
 
 
 def _tables(layout):
