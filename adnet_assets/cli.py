@@ -3,6 +3,7 @@
     adnet demo [--data-dir DIR] [--seed N] [--scale X]   generate the demo market, then run
     adnet run  [--data-dir DIR]                          materialise every window with snapshots and all downstream
     adnet ui   [--data-dir DIR] [--host H] [--port P]    the Dagster UI and daemon on 127.0.0.1
+    adnet quality [--seeds 7 11 13]                      benchmark: networks against the demo's planted truth
 
 Errors are reported as one paragraph naming the file and the fix; ``--debug`` shows tracebacks.
 """
@@ -61,6 +62,20 @@ def cmd_demo(args) -> int:
     return cmd_run(args)
 
 
+def cmd_quality(args) -> int:
+    import tempfile
+
+    from adnet_assets.bench.quality import format_table, run_quality
+
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="adnet-quality-"))
+    results = run_quality(args.seeds, workdir, scale=args.scale, echo=_say)
+    print(format_table(results), flush=True)
+    worst = min(q.phones.f1 for q in results)
+    false = sum(q.false_networks for q in results)
+    print(f"\nworst phone-pair F1 {worst:.3f} (target >= 0.98); false networks {false} (target 0); markets in {workdir}")
+    return 0
+
+
 def _workspace_file(home: Path) -> Path:
     bundled = Path(__file__).resolve().parent.parent / "workspace.yaml"
     if bundled.is_file():
@@ -106,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="materialise every window with snapshots and everything downstream, in one run")
     data_dir(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("quality", help="benchmark: detection quality against the planted truth of demo markets")
+    p.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 13])
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--workdir", help="where the markets are written (default: a new temporary folder)")
+    p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("ui", help="start the Dagster UI and daemon (sensors, schedules) for a data folder")
     data_dir(p)
