@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib.store import connect
+from adnet_assets.lib.store import connect, table_exists
 
 
 def summary(layout: DataLayout) -> str:
@@ -39,7 +39,42 @@ def summary(layout: DataLayout) -> str:
             lines.append("Quarantined: " + "; ".join(f"{n} {level}(s): {r}" for level, r, n in q))
         else:
             lines.append("Quarantined: nothing")
+        if table_exists(con, "links"):
+            lines.extend(_evidence(con))
+        if table_exists(con, "networks"):
+            lines.extend(_networks(con))
     lines.append(f"Database: {layout.database}  (SQL: duckdb -readonly {layout.database})")
     if layout.exports.is_dir() and any(layout.exports.iterdir()):
         lines.append(f"Exports: {layout.exports}")
     return "\n".join(lines)
+
+
+def _networks(con) -> list[str]:
+    rows = con.execute("""SELECT network_id, n_ads, n_phones, n_owners, cities, strongest_evidence
+                          FROM networks ORDER BY n_phones DESC, network_id""").fetchall()
+    if not rows:
+        return ["Networks: none found (no group of ads and numbers shows more than one person's pattern)"]
+    out = [f"Networks: {len(rows)} found"]
+    for nid, n_ads, n_phones, n_owners, cities, strongest in rows[:15]:
+        where = ", ".join((cities or [])[:4]) + (" ..." if cities and len(cities) > 4 else "")
+        out.append(f"  {nid}: {n_ads} ads, {n_phones} phones, {n_owners} owners; {where}")
+        if strongest:
+            out.append(f"      strongest: {strongest.split('; ')[0][:140]}")
+    if len(rows) > 15:
+        out.append(f"  ... and {len(rows) - 15} more (SELECT * FROM networks)")
+    return out
+
+
+def _evidence(con) -> list[str]:
+    out = []
+    if table_exists(con, "owners"):
+        n_listings, n_owners = con.execute(
+            "SELECT (SELECT count(*) FROM directory_listings), (SELECT count(*) FROM owners)").fetchone()
+        generic = con.execute("SELECT count(*) FROM addresses WHERE generic").fetchone()[0]
+        out.append(f"Directory: {n_listings:,} listings resolved to {n_owners:,} owners; "
+                   f"{generic} generic address(es) (malls, phone shops, ...) link nobody")
+    kinds = con.execute("""SELECT kind, count(*) FILTER (strength = 'strong'), count(*) FILTER (strength = 'weak')
+                           FROM links GROUP BY kind ORDER BY kind""").fetchall()
+    out.append("Evidence links: " + "; ".join(
+        f"{k} {s:,}" + (f" (+{w:,} weak)" if w else "") for k, s, w in kinds))
+    return out

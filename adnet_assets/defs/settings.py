@@ -25,6 +25,7 @@ class MethodSettings(dg.ConfigurableResource):
     photos: dict[str, Any] = Field(default_factory=dict, description="lib.photos.PhotoParams")
     texts: dict[str, Any] = Field(default_factory=dict, description="lib.texts.TextParams")
     links: dict[str, Any] = Field(default_factory=dict, description="lib.links.LinkWeights")
+    networks: dict[str, Any] = Field(default_factory=dict, description="lib.networks.NetworkParams")
 
     def params(self, step: str, cls: type[T]) -> T:
         overrides = dict(getattr(self, step) or {})
