@@ -199,6 +199,19 @@ DIRECTORY_LISTINGS = Table(
     ),
 )
 
+DIRECTORY_LOOKUPS = Table(
+    "directory_lookups", "one answer of a directory service about one number",
+    "Every question asked of a directory service and its answer, cached with its time.",
+    (
+        C("phone", "VARCHAR", "E.164 number looked up"),
+        C("service", "VARCHAR", "the directory service's name (host of its base URL by default)"),
+        C("looked_up_at", "TIMESTAMPTZ", "when the answer was received"),
+        C("status", "VARCHAR", "found | not_found | error"),
+        C("n_listings", "BIGINT", "listings in the answer"),
+        C("answer", "JSON", "the answer as received (reserved/hidden listings without name or address)"),
+    ),
+)
+
 ADDRESSES = Table(
     "addresses", "one normalised address",
     "Places owners are registered at, and whether the place can link people (private) or not (generic).",
@@ -404,6 +417,6 @@ NETWORK_HISTORY = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
-    DIRECTORY_LISTINGS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
+    DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
     PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
 )}

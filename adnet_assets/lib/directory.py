@@ -90,7 +90,7 @@ from adnet_assets.lib import phones as phone_rules
 from adnet_assets.lib.phone_index import parser_version
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_lines
 from adnet_assets.lib.store import ensure_table, sql_path
-from adnet_assets.schema import DIRECTORY_LISTINGS, PHONE_STRINGS
+from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, PHONE_STRINGS
 
 __all__ = [
     "COLUMNS",
@@ -121,16 +121,7 @@ FIELD_WHITESPACE = " \t\n\r\x0b\x0c\xa0\u1680" + "".join(chr(c) for c in range(0
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
 _WS_SQL = "'" + FIELD_WHITESPACE + "'"
 
-DIRECTORY_LOOKUPS_DDL = """
-CREATE TABLE IF NOT EXISTS directory_lookups (
-  phone VARCHAR,              -- E.164 number looked up
-  service VARCHAR,            -- the directory service's name (host of its base URL by default)
-  looked_up_at TIMESTAMPTZ,   -- when the answer was received
-  status VARCHAR,             -- found | not_found | error
-  n_listings BIGINT,          -- listings in the answer
-  answer JSON                 -- the answer as received (reserved/hidden listings without name/address)
-)
-"""
+DIRECTORY_LOOKUPS_DDL = DIRECTORY_LOOKUPS.ddl()  # the spec lives in schema.py
 
 
 # ------------------------------------------------------------------------------- parameters
