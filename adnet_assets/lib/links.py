@@ -12,6 +12,7 @@ default: ad texts are copied Europe-wide, so the method found them unreliable).
     directory       phone ↔ owner  the directory registers the number to the owner (directory_matches)
     owner_address   owner ↔ address registered at a private address (generic addresses never link)
     photo           ad ↔ ad        the same or a near-identical photo, stock photos excluded (photo_links)
+    contact         ad ↔ ad        the same Telegram handle in the ads' contact field (ad_observations)
     text            ad ↔ ad        near-duplicate texts, boilerplate excluded (text_links); weak
 """
 
@@ -35,7 +36,9 @@ class LinkWeights:
     series strong 0.7 / weak 0.15 (weak groups are chance neighbours in busy blocks until
     corroborated); directory 0.9 (a registration, possibly of a front person); owner_address 0.8
     (private addresses only); photo 0.8 same file / 0.6 near-identical; text 0.1 and not used for
-    networks unless ``texts_for_networks``.
+    networks unless ``texts_for_networks``; contact 0.8: a Telegram handle is one operator's
+    channel (the Danish Center mod Menneskehandel lists third-party contact as a control red flag),
+    up to ``max_ads_per_handle`` ads (beyond it, a public channel or a placeholder, not one operator).
     """
 
     ad_phone: float = 1.0
@@ -49,6 +52,8 @@ class LinkWeights:
     photo_near: float = 0.6
     text: float = 0.1
     texts_for_networks: bool = False
+    contact: float = 0.8
+    max_ads_per_handle: int = 200
 
 
 
@@ -141,6 +146,22 @@ def _text(w: LinkWeights) -> str:
         FROM text_links WHERE NOT shared_boilerplate"""
 
 
+def _contact(w: LinkWeights) -> str:
+    # ads sharing a handle are chained in ad_key order: n-1 links for n ads, never all pairs
+    handle = ("nullif(regexp_replace(lower(trim(contact->>'$.telegram')), "
+              "'^(https?://)?(t\\.me/|telegram\\.me/)?@?', ''), '')")
+    return f"""
+        SELECT 'contact', {sql_key('ad', 'prev')}, {sql_key('ad', 'ad_key')}, {w.contact},
+               'ads ' || prev || ' and ' || ad_key || ' give the same Telegram contact @' || handle
+                 || ' (on ' || n_ads || ' ad(s))',
+               'ad', 'ad', 'ad_observations: contact.telegram', 'strong', true
+        FROM (SELECT handle, ad_key, lag(ad_key) OVER (PARTITION BY handle ORDER BY ad_key) AS prev,
+                     count(*) OVER (PARTITION BY handle) AS n_ads
+              FROM (SELECT DISTINCT {handle} AS handle, ad_key FROM ad_observations
+                    WHERE json_type(contact, '$.telegram') = 'VARCHAR'))
+        WHERE handle IS NOT NULL AND prev IS NOT NULL AND n_ads <= {int(w.max_ads_per_handle)}"""
+
+
 _SOURCES = (
     (("observation_phones",), _ad_phone),
     (("rotation_links",), _rotation),
@@ -149,6 +170,7 @@ _SOURCES = (
     (("directory_matches", "addresses"), _owner_address),
     (("photo_links",), _photo),
     (("text_links",), _text),
+    (("ad_observations",), _contact),
 )
 
 

@@ -49,9 +49,11 @@ def series(con, p, q, group, strength):
           f"{p} and {q} lie {abs(int(p[-4:]) - int(q[-4:]))} apart in series group {group}", strength)
 
 
-def cell(con, tag: str, base: int, n_ads: int = 4, owners=("O-1", "O-2"), rotate=True) -> list[str]:
+def cell(con, tag: str, base: int, n_ads: int = 4, owners=None, rotate=True) -> list[str]:
     """One cell: n_ads ads on site s, one phone each (+47 4<base+i>), consecutive phones rotated on the
-    same ad, phones registered round-robin to ``owners`` (None: unlisted)."""
+    same ad, phones registered round-robin to ``owners`` (default two of the cell's own; () unlisted)."""
+    if owners is None:
+        owners = (f"O-{tag}1", f"O-{tag}2")
     phones = [f"+474{base + i:07d}" for i in range(n_ads)]
     for i, p in enumerate(phones):
         ad_phone(con, f"s:{tag}{i}", p)
@@ -96,8 +98,8 @@ def test_cells_joined_by_one_owners_spelling_variants():
     """(b) Two cells whose phones are registered to one owner under two spellings: one network, and the
     explanation of a phone in cell B goes through the owner."""
     con = _con()
-    a = cell(con, "a", 1000, n_ads=2, owners=None)
-    b = cell(con, "b", 2000, n_ads=2, owners=None, rotate=False)
+    a = cell(con, "a", 1000, n_ads=2, owners=())
+    b = cell(con, "b", 2000, n_ads=2, owners=(), rotate=False)
     for p in a:
         directory(con, p, "O-7", "Kari Hansen")
     for p in b:
@@ -174,7 +176,7 @@ def test_unlisted_phone_tied_in_by_rotation_is_explained():
 
 def test_summary_reads_ads_and_owners_when_present():
     con = _con()
-    cell(con, "n", 1000, n_ads=4)
+    cell(con, "n", 1000, n_ads=4, owners=("O-1", "O-2"))
     ensure_table(con, OWNERS)
     con.execute("INSERT INTO owners (owner_id, name) VALUES ('O-1', 'Kari Hansen'), ('O-2', 'Per Olsen')")
     con.execute("""CREATE TABLE ads AS SELECT 's:n' || i AS ad_key, TIMESTAMPTZ '2026-05-01 10:00+00' + i * INTERVAL 1 DAY AS first_seen,
@@ -196,6 +198,9 @@ def test_giant_component_is_split_into_communities():
     con = _con()
     a = cell(con, "a", 1000, n_ads=8, owners=("O-1", "O-2"))
     b = cell(con, "b", 2000, n_ads=8, owners=("O-3", "O-4"))
+    for tag in "ab":  # each cell reuses its photos across its ads: dense inside, one hub between
+        for i, j in itertools.combinations(range(8), 2):
+            _link(con, "photo", f"ad:s:{tag}{i}", f"ad:s:{tag}{j}", 0.8, f"ads s:{tag}{i} and s:{tag}{j} show the same photo file")
     ad_phone(con, "s:a0", "+4749999999")
     ad_phone(con, "s:b0", "+4749999999")
     assert build_networks(con, run_at=T0).n_networks == 1
