@@ -15,6 +15,7 @@ from adnet_assets.defs.ingest import checks as ingest_checks
 from adnet_assets.defs.ingest.schedules import newest_window_schedule
 from adnet_assets.defs.networks import assets as network_assets
 from adnet_assets.defs.networks import checks as network_checks
+from adnet_assets.defs.networks import travel as travel_assets
 from adnet_assets.defs.ingest.sensors import new_snapshot_sensor
 from adnet_assets.defs.jobs import adnet_job
 from adnet_assets.defs.logging import compact_console_logger
@@ -33,7 +34,7 @@ def _phone_directory() -> PhoneDirectory:
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingest_assets, evidence_assets, network_assets]),
+        assets=dg.load_assets_from_modules([ingest_assets, evidence_assets, network_assets, travel_assets]),
         asset_checks=dg.load_asset_checks_from_modules([ingest_checks, evidence_checks, network_checks]),
         jobs=[adnet_job],
         sensors=[new_snapshot_sensor],

@@ -415,8 +415,59 @@ NETWORK_HISTORY = Table(
     ),
 )
 
+# ---------------------------------------------------------------- travel (issue 4)
+
+AD_ITINERARIES = Table(
+    "ad_itineraries", "one stay of one ad in one city",
+    "Each ad's observed route: consecutive snapshots (in seen_at order) in the same city form one stay; "
+    "snapshots without a city neither start nor break a stay.",
+    (
+        C("ad_key", "VARCHAR", "site:ad_id"),
+        C("stay_no", "BIGINT", "1-based number of the stay in the ad's route"),
+        C("city", "VARCHAR", "the city as written (trimmed) at the start of the stay"),
+        C("city_key", "VARCHAR", "the city folded for comparison (lower case, no accents, ø→o, æ→ae, ...)"),
+        C("arrived", "TIMESTAMPTZ", "first seen_at of the stay"),
+        C("left", "TIMESTAMPTZ", "last seen_at of the stay (the ad was still there then)"),
+        C("n_snapshots", "BIGINT", "distinct snapshots in the stay"),
+        C("moved_from", "VARCHAR", "the previous stay's city, NULL for the first stay"),
+        C("moved_from_key", "VARCHAR", "the previous stay's city_key, NULL for the first stay"),
+    ),
+)
+
+NETWORK_TRAVEL = Table(
+    "network_travel", "one observed city-to-city flow of one network",
+    "Moves of a network's ads between cities (from ad_itineraries and network_members), counted per direction.",
+    (
+        C("network_id", "VARCHAR", "the network"),
+        C("from_city", "VARCHAR", "city left (the most common spelling of its city_key)"),
+        C("to_city", "VARCHAR", "city arrived in (the most common spelling of its city_key)"),
+        C("from_city_key", "VARCHAR", "city_key of from_city"),
+        C("to_city_key", "VARCHAR", "city_key of to_city"),
+        C("n_moves", "BIGINT", "moves of the network's ads from from_city to to_city"),
+        C("n_ads", "BIGINT", "distinct ads making that move"),
+        C("first_move", "TIMESTAMPTZ", "earliest arrival in to_city by such a move"),
+        C("last_move", "TIMESTAMPTZ", "latest arrival in to_city by such a move"),
+    ),
+)
+
+AD_TOURS = Table(
+    "ad_tours", "one distinct announced tour stop of one ad",
+    "Tour plans the ads announce (their tour lists): context only; observed moves are in ad_itineraries.",
+    (
+        C("ad_key", "VARCHAR", "site:ad_id"),
+        C("city", "VARCHAR", "announced city as written (trimmed)"),
+        C("city_key", "VARCHAR", "the city folded for comparison, as in ad_itineraries"),
+        C("from_date", "DATE", "announced first day; NULL when missing or not a date"),
+        C("to_date", "DATE", "announced last day; NULL when missing or not a date"),
+        C("first_announced", "TIMESTAMPTZ", "first seen_at of an observation announcing it"),
+        C("last_announced", "TIMESTAMPTZ", "last seen_at of an observation announcing it"),
+    ),
+)
+
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
     DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
     PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
+    AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS,
 )}

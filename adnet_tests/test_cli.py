@@ -9,7 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from adnet_assets.bench.quality import evaluate
 from adnet_assets.demo.generator import generate_market
+from adnet_assets.layout import DataLayout
 
 
 def _adnet(*args, env_extra=None):
@@ -55,6 +57,11 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
     unread = [k for k in shown if read[k] is None]
     assert len(unread) <= 0.01 * len(shown), unread[:10]
     con.close()
+    # networks against the planted truth: nothing false (a false network is worse than a missed phone)
+    quality = evaluate(DataLayout.at(root))
+    assert "Networks:" in done.stdout
+    assert quality.false_networks == 0 and quality.phones.precision == 1.0 and quality.ads.precision == 1.0
+    assert quality.planted_found >= quality.planted - 1
     # the run is in the investigation's Dagster instance, as one run over the whole range of windows
     with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
         runs = instance.get_runs()
