@@ -55,6 +55,9 @@ __all__ = [
 MAIN_SITE = "eskorte-annonser.example"
 NORDIC_SITE = "nordic-escorts.example"
 SITES = (MAIN_SITE, NORDIC_SITE)
+# a stock photo is shown by at least this many unrelated actors (the pipeline calls a photo stock
+# when it spreads over more than 3 phone groups; see adnet_assets.lib.photos)
+STOCK_MIN_ACTORS = 6
 GENERATED_PARTS = ("snapshots", "directory", "billing", "demo-truth")
 DIRECTORY_HEADER = ["phone", "name", "address", "postcode", "city", "listed_at"]
 BILLING_HEADER = ["subscriber", "timestamp", "direction", "kind", "counterpart", "duration_s", "network", "country"]
@@ -1031,6 +1034,38 @@ class _Market:
                 ad.key = f"{site}:{ad.ad_id}"
         self.ads = [a for a in self.ads if a.snaps]
 
+    def spread_stock_photos(self) -> None:
+        """Make every stock photo circulate: shown by at least ``STOCK_MIN_ACTORS`` unrelated actors.
+
+        The ads pick stock photos at random (5-7 % of them), and the number of stock photos grows
+        with ``sqrt(scale)`` while the number of ads grows with ``scale``: in a small market a
+        "stock" photo could land on only two strangers' ads, which is exactly what two ads of one
+        actor sharing a photo look like, so the pipeline (same photo file = link) rightly joined
+        the strangers. A stock photo is one that circulates among unrelated advertisers, so it is
+        topped up here to ads of further actors (networks count as one actor; the special trap
+        persons are left alone). Uses its own random stream, so markets in which every stock photo
+        already circulates (scale 1) come out byte-identical.
+        """
+        rng = random.Random(f"adnet-demo-stock-photos:{self.seed}")
+        actor = lambda ad: ad.network_id or ad.person_id  # noqa: E731
+        by_actor: dict[str, list[Ad]] = {}
+        for ad in self.ads:
+            if ad.snaps and (ad.network_id or ad.person_id not in self.special_persons):
+                by_actor.setdefault(actor(ad), []).append(ad)
+        stock = {sha for sha, _ in self.stock_photos}
+        for photo in self.stock_photos:
+            users = {actor(ad) for ad in self.ads if any(sha == photo[0] for sha, _ in ad.imgs)}
+            need = STOCK_MIN_ACTORS - len(users)
+            if need <= 0:
+                continue
+            free = sorted(a for a in by_actor if a not in users)
+            rng.shuffle(free)
+            # prefer actors that show no stock photo yet
+            free.sort(key=lambda a: any(sha in stock for ad in by_actor[a] for sha, _ in ad.imgs))
+            for a in free[:need]:
+                ad = rng.choice(by_actor[a])
+                ad.imgs.insert(rng.randint(0, len(ad.imgs)), photo)
+
     def display(self, phone: str, style: PH.Style, country: str) -> str:
         key = (phone, style, country)
         raw = self._render_cache.get(key)
@@ -1144,6 +1179,7 @@ def generate_market(data_dir: str | Path, *, seed: int = 7, weeks: int = 13, sta
     m.plant_public_places()
     m.build_billing()
     m.assign_ids()
+    m.spread_stock_photos()
 
     _prepare_dir(data_dir)
     truth = data_dir / "demo-truth"

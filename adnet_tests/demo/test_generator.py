@@ -16,6 +16,7 @@ from adnet_assets.demo.generator import (
     BILLING_HEADER,
     DIRECTORY_HEADER,
     SITES,
+    STOCK_MIN_ACTORS,
     MarketSummary,
     generate_market,
 )
@@ -423,6 +424,36 @@ def test_boilerplate_and_stock_photos(market):
                 if ads[k]["network_id"]:
                     net_of_sha[sha].add(k)
     assert any(len(v) >= 2 for v in net_of_sha.values())
+
+
+@pytest.fixture(scope="module")
+def tiny7(tmp_path_factory) -> MarketSummary:
+    return generate_market(tmp_path_factory.mktemp("tiny7"), seed=7, scale=0.05)
+
+
+@pytest.mark.parametrize("which", ["tiny", "tiny7", "full"])
+def test_strangers_share_no_photo_except_stock(request, which):
+    """Same photo file on two actors' ads is link evidence, so it must be planted: within one
+    network, or a recorded stock photo that circulates widely enough to be recognisable as stock
+    (the pipeline: more than 3 phone groups); a stock photo on two strangers' ads is a false link."""
+    m = request.getfixturevalue(which)
+    ads = {a["ad_key"]: a for a in truth(m, "ads.csv")}
+    actor = {k: a["network_id"] or a["person_id"] for k, a in ads.items()}
+    stock = {s["sha256"]: set(s["ad_keys"]) for s in truth(m, "traps.json")["stock_photos"]}
+    assert stock
+    shas: dict[str, set[str]] = defaultdict(set)
+    for site, _sid, d in observations(m):
+        for im in d["images"]:
+            shas[im["sha256"]].add(f"{site}:{d['ad_id']}")
+    for sha, keys in shas.items():
+        actors = {actor[k] for k in keys}
+        if sha in stock:
+            assert keys <= stock[sha]
+        else:
+            assert len(actors) == 1, f"photo {sha[:16]} shown by unrelated {sorted(actors)}: {sorted(keys)}"
+    for sha, keys in stock.items():
+        actors = {actor[k] for k in keys}
+        assert len(actors) >= STOCK_MIN_ACTORS > 3, f"stock photo {sha[:16]} shown by only {sorted(actors)}"
 
 
 def test_moving_ads_and_formula_texts(market):
