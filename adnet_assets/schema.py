@@ -465,9 +465,22 @@ AD_TOURS = Table(
 )
 
 
+NETWORK_MOVEMENT = Table(
+    "network_movement", "one network",
+    "How often each network's ads move between cities (observed moves, not announcements).",
+    (
+        C("network_id", "VARCHAR", "the network"),
+        C("n_ads", "BIGINT", "its ads seen in at least one city"),
+        C("n_ads_moved", "BIGINT", "of those, ads seen in two or more cities in turn"),
+        C("share_moved", "DOUBLE", "n_ads_moved / n_ads"),
+        C("n_moves", "BIGINT", "moves of its ads from one city to another"),
+        C("n_cities", "BIGINT", "distinct cities its ads were seen in"),
+    ),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
     DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
     PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
-    AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS,
+    AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS, NETWORK_MOVEMENT,
 )}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from adnet_assets.lib.store import ensure_table, replace_table, table_exists
-from adnet_assets.schema import AD_ITINERARIES, AD_TOURS, NETWORK_TRAVEL
+from adnet_assets.schema import AD_ITINERARIES, AD_TOURS, NETWORK_MOVEMENT, NETWORK_TRAVEL
 
 
 # Letters that Unicode does not decompose into base letter + accent, folded by hand.
@@ -150,6 +150,18 @@ class TravelReport:
     no_network: MovedShare = MovedShare(0, 0)
 
 
+_NETWORK_MOVEMENT_SQL = """
+    SELECT m.network_id, count(DISTINCT i.ad_key) AS n_ads,
+           count(DISTINCT i.ad_key) FILTER (i.stay_no > 1) AS n_ads_moved,
+           count(DISTINCT i.ad_key) FILTER (i.stay_no > 1) / count(DISTINCT i.ad_key) AS share_moved,
+           count(*) FILTER (i.moved_from IS NOT NULL) AS n_moves,
+           count(DISTINCT i.city_key) AS n_cities
+    FROM (SELECT DISTINCT network_id, member_key AS ad_key FROM network_members WHERE member_type = 'ad') m
+    JOIN ad_itineraries i USING (ad_key)
+    GROUP BY m.network_id ORDER BY m.network_id
+"""
+
+
 def _moved_shares(con: duckdb.DuckDBPyConnection, networks_found: bool) -> tuple[dict[str, MovedShare], MovedShare]:
     per_ad = "SELECT ad_key, max(stay_no) > 1 AS moved FROM ad_itineraries GROUP BY ad_key"
     if not networks_found:
@@ -172,7 +184,7 @@ def build_travel(con: duckdb.DuckDBPyConnection) -> TravelReport:
     """Rebuild ad_itineraries, network_travel and ad_tours (inside the caller's transaction, if any)."""
     report = TravelReport()
     if not table_exists(con, "ad_observations"):
-        for table in (AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS):
+        for table in (AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS, NETWORK_MOVEMENT):
             ensure_table(con, table)
             con.execute(f'DELETE FROM "{table.name}"')
         return report
@@ -181,9 +193,11 @@ def build_travel(con: duckdb.DuckDBPyConnection) -> TravelReport:
     report.networks_found = table_exists(con, "network_members")
     if report.networks_found:
         report.n_flows = replace_table(con, NETWORK_TRAVEL, _network_travel_sql())
+        replace_table(con, NETWORK_MOVEMENT, _NETWORK_MOVEMENT_SQL)
     else:
-        ensure_table(con, NETWORK_TRAVEL)
-        con.execute('DELETE FROM "network_travel"')
+        for table in (NETWORK_TRAVEL, NETWORK_MOVEMENT):
+            ensure_table(con, table)
+            con.execute(f'DELETE FROM "{table.name}"')
     report.n_ads, report.n_ads_moved, report.n_moves = con.execute(f"""
         SELECT count(*), count(*) FILTER (n_moves > 0), coalesce(sum(n_moves), 0)
         FROM ({AD_TRAVEL_SUMMARY_SQL})

@@ -88,6 +88,8 @@ def test_network_travel(con):
     assert report.by_network["n1"].share == pytest.approx(2 / 3)
     assert (report.no_network.n_ads, report.no_network.n_moved) == (2, 1)
     assert network_flows(con, "n1") == [("Oslo", "Bergen", 2), ("Bergen", "Oslo", 1)]
+    # how often the network's ads move: 2 of its 3 ads, 3 moves, over 3 cities
+    assert con.execute("SELECT * FROM network_movement").fetchall() == [("n1", 3, 2, pytest.approx(2 / 3), 3, 3)]
 
 
 def test_tours(con):
