@@ -39,10 +39,9 @@ number may have several rows. How a file is read:
   one number (which number the listing is for cannot be told). Rows whose fields are all empty
   (trailing ``;;;;;`` rows of spreadsheet exports) hold nothing and are only counted.
 * **Phones** are read like the ads' phones: each distinct ``(phone_raw, default_country)`` is
-  parsed once by ``phones.parse_phone_table`` and cached in ``phone_strings`` with the same
-  ``parser_version()`` (``phone_index.update_phone_strings`` cannot be reused: it reads the
-  strings from ``ad_observations`` and deletes every string no ad shows). A number that cannot be
-  read is kept with ``phone`` NULL (it links nothing).
+  parsed once, through the same ``phone_strings`` cache as the ads' strings
+  (``phone_index.parse_new_phone_strings``). A number that cannot be read is kept with ``phone``
+  NULL (it links nothing).
 * **Names**: ``name_norm = fold_name(name)`` (lower case, ø→o, æ→ae, å→a, ö→o, ä→a, ü→u,
   é→e, other accents dropped, punctuation removed, single spaces), computed once per distinct
   name in Python and joined back. ``fold_name`` is the one folding rule for names: the owners
@@ -86,8 +85,7 @@ import duckdb
 import pandas as pd
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib import phones as phone_rules
-from adnet_assets.lib.phone_index import parser_version
+from adnet_assets.lib.phone_index import parse_new_phone_strings
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_lines
 from adnet_assets.lib.store import ensure_table, sql_path
 from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, PHONE_STRINGS
@@ -548,35 +546,6 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, rep
         ORDER BY 2""", {"f": source_file})
 
 
-def _update_phone_strings(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> int:
-    """Parse the distinct (raw, default_country) pairs of ``pairs_sql`` not yet in ``phone_strings``.
-
-    Same rules and ``parser_version()`` as ``phone_index.update_phone_strings``; rows of an older
-    parser version for these strings are replaced. Nothing else in the cache is touched.
-    """
-    ensure_table(con, PHONE_STRINGS)
-    version = parser_version()
-    todo = con.execute(f"""
-        SELECT raw, default_country FROM (SELECT DISTINCT raw, default_country FROM ({pairs_sql})) s
-        WHERE NOT EXISTS (SELECT 1 FROM phone_strings p WHERE p.raw = s.raw
-                          AND p.default_country = s.default_country AND p.parser_version = $version)
-    """, {"version": version}).df()
-    if not len(todo):
-        return 0
-    parsed = phone_rules.parse_phone_table(todo).assign(parser_version=version)
-    con.register("_adnet_dir_todo", todo)
-    con.register("_adnet_dir_parsed_phones", parsed)
-    try:
-        con.execute("""DELETE FROM phone_strings p WHERE EXISTS (
-                           SELECT 1 FROM _adnet_dir_todo t WHERE t.raw = p.raw AND t.default_country = p.default_country)""")
-        cols = ", ".join(f'"{c}"' for c in PHONE_STRINGS.column_names)
-        con.execute(f"INSERT INTO phone_strings ({cols}) SELECT {cols} FROM _adnet_dir_parsed_phones")
-    finally:
-        con.unregister("_adnet_dir_todo")
-        con.unregister("_adnet_dir_parsed_phones")
-    return len(todo)
-
-
 def _register_names(con: duckdb.DuckDBPyConnection, view: str, names_sql: str, params: DirectoryParams) -> None:
     """Register ``view`` (name, name_norm, marker) for the distinct names of ``names_sql``."""
     names = [r[0] for r in con.execute(f"SELECT DISTINCT name FROM ({names_sql}) WHERE name IS NOT NULL").fetchall()]
@@ -658,7 +627,7 @@ def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, defaul
 
         # Phones through the shared cache.
         pairs = f"SELECT phone_raw AS raw, '{country}' AS default_country FROM _adnet_dir_rows"
-        report.phone_strings_parsed = _update_phone_strings(con, pairs)
+        report.phone_strings_parsed = parse_new_phone_strings(con, pairs)
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _adnet_dir_phones AS
             SELECT raw, count(phone) AS n_numbers,

@@ -34,26 +34,39 @@ def _distinct_strings_sql(default_country: str) -> str:
     """
 
 
+def parse_new_phone_strings(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> int:
+    """Parse the distinct (raw, default_country) pairs of ``pairs_sql`` that ``phone_strings`` does
+    not hold yet under the current rules; rows of an older parser version for them are replaced.
+    Nothing else in the cache is touched. Returns the number of strings parsed."""
+    ensure_table(con, PHONE_STRINGS)
+    version = parser_version()
+    todo = con.execute(f"""
+        SELECT raw, default_country FROM (SELECT DISTINCT raw, default_country FROM ({pairs_sql})) s
+        WHERE NOT EXISTS (SELECT 1 FROM phone_strings p WHERE p.raw = s.raw
+                          AND p.default_country = s.default_country AND p.parser_version = $version)
+    """, {"version": version}).df()
+    if not len(todo):
+        return 0
+    parsed = phone_rules.parse_phone_table(todo).assign(parser_version=version)
+    con.register("_adnet_phone_todo", todo)
+    con.register("_adnet_phone_parsed", parsed)
+    try:
+        con.execute("""DELETE FROM phone_strings p WHERE EXISTS (
+                           SELECT 1 FROM _adnet_phone_todo t WHERE t.raw = p.raw AND t.default_country = p.default_country)""")
+        cols = ", ".join(f'"{c}"' for c in PHONE_STRINGS.column_names)
+        con.execute(f"INSERT INTO phone_strings ({cols}) SELECT {cols} FROM _adnet_phone_parsed")
+    finally:
+        con.unregister("_adnet_phone_todo")
+        con.unregister("_adnet_phone_parsed")
+    return len(todo)
+
+
 def update_phone_strings(con: duckdb.DuckDBPyConnection, default_country: str = "NO") -> tuple[int, int]:
-    """Parse strings not parsed yet by the current rules; drop strings no ad shows any more.
+    """Parse the ads' strings not parsed yet by the current rules; drop strings nothing shows any more.
 
     Returns (newly parsed distinct strings, rows in phone_strings).
     """
-    ensure_table(con, PHONE_STRINGS)
-    version = parser_version()
-    con.execute('DELETE FROM phone_strings WHERE parser_version IS DISTINCT FROM ?', [version])
-    todo = con.execute(f"""
-        SELECT raw, default_country FROM ({_distinct_strings_sql(default_country)}) s
-        WHERE NOT EXISTS (SELECT 1 FROM phone_strings p
-                          WHERE p.raw = s.raw AND p.default_country = s.default_country)
-    """).df()
-    if len(todo):
-        parsed = phone_rules.parse_phone_table(todo)
-        parsed = parsed.assign(parser_version=version)
-        con.register("parsed_phone_strings", parsed)
-        cols = ", ".join(f'"{c}"' for c in PHONE_STRINGS.column_names)
-        con.execute(f"INSERT INTO phone_strings ({cols}) SELECT {cols} FROM parsed_phone_strings")
-        con.unregister("parsed_phone_strings")
+    parsed = parse_new_phone_strings(con, _distinct_strings_sql(default_country))
     # Strings nothing shows any more are dropped; the directory's strings stay (it caches its own).
     directory = ("UNION SELECT phone_raw, '" + default_country + "' FROM directory_listings"
                  if table_exists(con, "directory_listings") else "")
@@ -62,7 +75,7 @@ def update_phone_strings(con: duckdb.DuckDBPyConnection, default_country: str = 
             SELECT 1 FROM ({_distinct_strings_sql(default_country)} {directory}) s
             WHERE s.raw = p.raw AND s.default_country = p.default_country)
     """)
-    return len(todo), con.execute("SELECT count(*) FROM phone_strings").fetchone()[0]
+    return parsed, con.execute("SELECT count(*) FROM phone_strings").fetchall()[0][0]
 
 
 def build_observation_phones(con: duckdb.DuckDBPyConnection, default_country: str = "NO") -> int:
