@@ -153,7 +153,7 @@ def _components(g: nx.Graph, params: NetworkParams, report: NetworkReport) -> li
     for comp in sorted(nx.connected_components(g), key=lambda c: min(c)):
         if len(comp) < 2:
             continue
-        sub = g.subgraph(comp)
+        sub = _ordered_subgraph(g, comp)
         weak = [(u, v) for u, v in nx.bridges(sub) if sub[u][v]["weight"] < params.min_bridge_weight]
         parts = [comp]
         if weak:
@@ -170,10 +170,10 @@ def _components(g: nx.Graph, params: NetworkParams, report: NetworkReport) -> li
             if _n_ads(part) <= params.max_component_ads:
                 out.append(set(part))
                 continue
-            psub = g.subgraph(part)
+            psub = _ordered_subgraph(g, part)
             communities = nx.community.louvain_communities(
                 psub, weight="weight", resolution=params.louvain_resolution, seed=params.louvain_seed)
-            pieces = [set(c) for com in communities for c in nx.connected_components(psub.subgraph(com)) if len(c) >= 2]
+            pieces = [set(c) for com in communities for c in nx.connected_components(_ordered_subgraph(psub, com)) if len(c) >= 2]
             report.n_split += 1
             report.splits.append(f"component of {_n_ads(part)} ads (> max_component_ads {params.max_component_ads}), "
                                  f"{len(part)} entities: split into {len(pieces)} Louvain communities "
@@ -196,7 +196,7 @@ def _judge(g: nx.Graph, comp: set[str], params: NetworkParams) -> str | None:
     if counts["owner"] >= params.min_owners:
         return None
     series: dict[str, set[str]] = defaultdict(set)
-    for u, v, d in g.subgraph(comp).edges(data=True):
+    for u, v, d in _ordered_subgraph(g, comp).edges(data=True):
         for link in d["links"]:
             if link.kind == "rotation" and u.startswith("phone:") and v.startswith("phone:"):
                 return None
@@ -236,7 +236,7 @@ def _directory_note(g: nx.Graph, phone: str, owner_names: dict[str, str], unname
 
 
 def _explain(g: nx.Graph, comp: set[str], owner_names: dict[str, str], unnamed: set[str]) -> list[dict]:
-    sub = g.subgraph(comp)
+    sub = _ordered_subgraph(g, comp)
     seed = _seed(sub)
     _, paths = nx.single_source_dijkstra(sub, seed, weight="dist")
     rows = []
@@ -258,9 +258,26 @@ def _explain(g: nx.Graph, comp: set[str], owner_names: dict[str, str], unnamed: 
     return rows
 
 
+def _ordered_subgraph(g: nx.Graph, nodes) -> nx.Graph:
+    """A copy of ``g`` on ``nodes`` with nodes and edges inserted in sorted order.
+
+    networkx's subgraph views iterate the node *set* they are given, whose order changes with
+    Python's string hashing from one process to the next; paths, Louvain and ties would then differ
+    between two runs on the same data. Every graph walked here is built in a fixed order instead.
+    """
+    keep = sorted(nodes)
+    inside = set(keep)
+    edges = sorted(((min(u, v), max(u, v), d) for u, v, d in g.edges(keep, data=True) if u in inside and v in inside),
+                   key=lambda e: (e[0], e[1]))
+    sub = nx.Graph()
+    sub.add_nodes_from((n, g.nodes[n]) for n in keep)
+    sub.add_edges_from(edges)
+    return sub
+
+
 def _strongest(sub: nx.Graph, params: NetworkParams) -> tuple[str, float]:
     links = sorted((l for _, _, d in sub.edges(data=True) for l in d["links"]),
-                   key=lambda l: (l.kind != "ad_phone", l.weight, l.kind == "rotation"), reverse=True)
+                   key=lambda l: (l.kind != "ad_phone", l.weight, l.kind == "rotation", l.evidence), reverse=True)
     top = [l.evidence for l in links[:3]]
     tying = [l.weight for l in links if l.kind != "ad_phone"][:params.score_top_links]
     score = sum(tying) / params.score_top_links if params.score_top_links else 0.0
@@ -432,7 +449,7 @@ def build_networks(con: duckdb.DuckDBPyConnection, params: NetworkParams = Netwo
         for row in _explain(g, comp, owner_names, unnamed):
             member_rows.append({"network_id": nid, **row})
         counts = Counter(_etype(n) for n in comp)
-        strongest, score = _strongest(g.subgraph(comp), params)
+        strongest, score = _strongest(_ordered_subgraph(g, comp), params)
         network_rows.append({"network_id": nid, "n_ads": counts["ad"], "n_phones": counts["phone"],
                              "n_owners": counts["owner"], "n_addresses": counts["address"],
                              "strongest_evidence": strongest, "score": score})

@@ -358,3 +358,46 @@ def test_demo_market_networks(demo_market, tmp_path):
     assert con.execute("""SELECT count(*) FROM network_members WHERE explanation IS NULL OR
         (member_type = 'phone' AND explanation NOT LIKE '%registered to%' AND explanation NOT LIKE '%not in the directory%'
          AND explanation NOT LIKE '%without a name%')""").fetchone()[0] == 0
+
+
+_RUN_IN_FRESH_PROCESS = """
+import hashlib, sys, duckdb
+from adnet_assets.lib.networks import build_networks
+con = duckdb.connect(sys.argv[1])
+build_networks(con)
+rows = (con.execute("SELECT network_id, strongest_evidence, score FROM networks ORDER BY ALL").fetchall(),
+        con.execute("SELECT * FROM network_members ORDER BY ALL").fetchall())
+print(hashlib.sha1(repr(rows).encode()).hexdigest())
+"""
+
+
+def test_same_links_give_the_same_networks_in_any_process(tmp_path):
+    """Ties (equal weights everywhere) must not be broken by Python's per-process string hashing."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from adnet_assets.lib.store import ensure_table
+    from adnet_assets.schema import LINKS
+
+    base = tmp_path / "links.duckdb"
+    con = duckdb.connect(str(base))
+    ensure_table(con, LINKS)
+    rows = []
+    phones = [f"phone:+47412345{i:02d}" for i in range(8)]
+    for i, p in enumerate(phones):
+        rows.append(("ad_phone", f"ad:s:{i}", p, 1.0, f"ad s:{i} showed {p}", "ad", "phone", "t", "strong", True))
+        rows.append(("ad_phone", f"ad:s:{(i + 1) % 8}", p, 1.0, f"ad s:{(i + 1) % 8} showed {p}", "ad", "phone", "t", "strong", True))
+    for a, b in zip(phones, phones[1:]):
+        rows.append(("rotation", a, b, 0.9, f"{a} and {b}: same ad", "phone", "phone", "t", "strong", True))
+    con.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+    digests = set()
+    for seed in ("1", "2", "3"):
+        copy = tmp_path / f"run{seed}.duckdb"
+        shutil.copy(base, copy)
+        out = subprocess.run([sys.executable, "-c", _RUN_IN_FRESH_PROCESS, str(copy)], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
