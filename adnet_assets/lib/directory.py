@@ -429,7 +429,7 @@ def _parse_records(con: duckdb.DuckDBPyConnection, delim: str, n_fields: int, tm
                              || ' fields, the header has {n_fields}'
                       WHEN bool_or(error_type = 'UNQUOTED VALUE')
                         THEN 'text after the closing quote of a quoted field (a quote inside a field must be written "")'
-                      ELSE 'not readable as a CSV row: ' || string_agg(DISTINCT error_type, ', ') END AS reason
+                      ELSE 'not readable as a CSV row: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) END AS reason
           FROM rj WHERE line_no IS NOT NULL GROUP BY line_no
         )
         SELECT r.line_no, r.last_line, r.n_lines,

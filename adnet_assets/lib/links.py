@@ -106,7 +106,7 @@ def _series(w: LinkWeights) -> str:
 def _directory(w: LinkWeights) -> str:
     return f"""
         SELECT 'directory', {sql_key('phone', 'phone')}, {sql_key('owner', 'owner_id')}, {w.directory},
-               phone || ' registered to owner ' || owner_id || ' as ' || string_agg(DISTINCT '"' || name || '"', ', ')
+               phone || ' registered to owner ' || owner_id || ' as ' || string_agg(DISTINCT '"' || name || '"', ', ' ORDER BY '"' || name || '"')
                  || ' (' || count(*) || ' listing(s))',
                'phone', 'owner', 'directory_matches: ' || string_agg(listing_id, ',' ORDER BY listing_id), 'strong', true
         FROM directory_matches WHERE owner_id IS NOT NULL GROUP BY phone, owner_id"""
@@ -115,8 +115,8 @@ def _directory(w: LinkWeights) -> str:
 def _owner_address(w: LinkWeights) -> str:
     return f"""
         SELECT 'owner_address', {sql_key('owner', 'm.owner_id')}, {sql_key('address', 'm.address_key')}, {w.owner_address},
-               'owner ' || m.owner_id || ' registered at ' || any_value(ad.address) || ' (private address, '
-                 || any_value(ad.n_owners) || ' owner(s) there)',
+               'owner ' || m.owner_id || ' registered at ' || min(ad.address) || ' (private address, '
+                 || min(ad.n_owners) || ' owner(s) there)',
                'owner', 'address', 'directory_matches: ' || string_agg(DISTINCT m.listing_id, ',' ORDER BY m.listing_id),
                'strong', true
         FROM directory_matches m JOIN addresses ad USING (address_key)
