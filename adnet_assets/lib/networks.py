@@ -235,6 +235,9 @@ def _directory_note(g: nx.Graph, phone: str, owner_names: dict[str, str], unname
     return "not in the directory"
 
 
+_PATH_HOPS = 8  # longer evidence paths are shown with their middle elided
+
+
 def _explain(g: nx.Graph, comp: set[str], owner_names: dict[str, str], unnamed: set[str]) -> list[dict]:
     sub = _ordered_subgraph(g, comp)
     seed = _seed(sub)
@@ -247,9 +250,14 @@ def _explain(g: nx.Graph, comp: set[str], owner_names: dict[str, str], unnamed: 
                      f"{'phone' if kind == 'phone' else 'member'} ({sub.degree(node)} links)")
             via = link_kind = weight = None
         else:
-            via = paths[node][-2]
+            path = paths[node]
+            via = path[-2]
             link = sub[via][node]["links"][0]
-            words = f"{_label(node, owner_names)}: {link.evidence}"
+            label = _label(node, owner_names)
+            words = link.evidence if link.evidence.startswith(label) else f"{label}: {link.evidence}"
+            if len(path) > 2:  # the whole evidence path back to the seed, by typed key
+                hops = path if len(path) <= _PATH_HOPS else [*path[:2], "…", *path[-(_PATH_HOPS - 3):]]
+                words += " (path from the seed: " + " → ".join(hops) + ")"
             link_kind, weight = link.kind, link.weight
         if kind == "phone":
             words += "; " + _directory_note(g, node, owner_names, unnamed)
