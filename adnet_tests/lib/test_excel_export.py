@@ -1,0 +1,202 @@
+"""excel_export: hostile ad text stays inert text, values survive, sheets split, file written atomically."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+import openpyxl
+import pytest
+
+from adnet_assets.lib import excel_export
+from adnet_assets.lib.excel_export import write_workbook
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+LONG = "å" * 40_000
+NORSK = "Blåbærsyltetøy på Ærø, Østfold"
+
+
+def _con():
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.execute("""CREATE TABLE ads (ad_key VARCHAR, site VARCHAR, title VARCHAR, body VARCHAR,
+        price DOUBLE, n_seen BIGINT, first_seen TIMESTAMPTZ, last_seen TIMESTAMP, phones VARCHAR[])""")
+    texts = HOSTILE + [NORSK, LONG, "ctl\x00a\x07b\x1bc\x7fd", "line1\r\nline2\tend", "_x0041_", "http://evil.example"]
+    for i, text in enumerate(texts):
+        con.execute("INSERT INTO ads VALUES (?, 'siteA', ?, ?, ?, ?, ?, ?, ?)",
+                    [f"ad:{i}", text, f"body {i}", 1500.5 + i, i,
+                     datetime(2026, 6, 1, 12, i, tzinfo=timezone.utc), datetime(2026, 6, 2, 8, i),
+                     ["+4791234567", f"+47900000{i:02d}"]])
+    con.execute("CREATE TABLE phones (phone VARCHAR, n_ads BIGINT, country VARCHAR)")
+    con.executemany("INSERT INTO phones VALUES (?, ?, 'NO')", [["+4791234567", 3], ["=1+1", 1]])
+    con.execute("""CREATE TABLE networks (network_id VARCHAR, n_ads BIGINT, n_phones BIGINT,
+        strongest_evidence VARCHAR, score DOUBLE)""")
+    con.executemany("INSERT INTO networks VALUES (?, ?, ?, ?, ?)",
+                    [["N0001", 2, 1, "shared phone", 0.9],
+                     ["N0002:very/long*name?with[bad]chars-and-more", 1, 1, "same photo", 0.5]])
+    con.execute("""CREATE TABLE network_members (network_id VARCHAR, member_type VARCHAR, member_key VARCHAR,
+        explanation VARCHAR, via VARCHAR, link_kind VARCHAR, weight DOUBLE)""")
+    con.executemany("INSERT INTO network_members VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        ["N0001", "phone", "phone:+4791234567", "seed", None, None, None],
+        ["N0001", "ad", "ad:2", "=cmd|' /C calc'!A0", "phone:+4791234567", "ad_phone", 1.0],
+        ["N0001", "ad", "ad:1", "uses phone +47 912 34 567 (Tromsø)", "phone:+4791234567", "ad_phone", 1.0],
+        ["N0002:very/long*name?with[bad]chars-and-more", "ad", "ad:9", "same photo", None, "photo", 0.8],
+    ])
+    return con
+
+
+def _all_cells(wb):
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                yield ws, cell
+
+
+@pytest.fixture
+def book(tmp_path):
+    con = _con()
+    target = tmp_path / "out" / "adnet.xlsx"
+    report = write_workbook(con, target)
+    wb = openpyxl.load_workbook(target)
+    return report, wb, target
+
+
+def _column(ws, name):
+    header = [c.value for c in ws[1]]
+    idx = header.index(name)
+    return [row[idx] for row in ws.iter_rows(min_row=2)]
+
+
+def test_sheets_present_and_report(book):
+    report, wb, target = book
+    assert report.path == target
+    assert wb.sheetnames[:4] == ["ads", "phones", "networks", "network_members"]
+    assert report.sheets["ads"] == 12 and report.sheets["phones"] == 2
+    assert len(wb.sheetnames) == 6                       # + two network sheets
+    assert set(report.sheets) == set(wb.sheetnames)
+    names = wb.sheetnames
+    assert len({n.lower() for n in names}) == len(names)
+    for name in names:
+        assert len(name) <= 31 and not set(name) & set("[]:*?/\\")
+
+
+def test_no_formulas_anywhere_and_hostile_cells_quoted(book):
+    _, wb, _ = book
+    for ws, cell in _all_cells(wb):
+        assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    titles = _column(wb["ads"], "title")
+    by_value = {c.value: c for c in titles}
+    for text in HOSTILE:
+        expected = text.replace("\r", "\n")              # CR normalised to a line break
+        cell = by_value[expected]
+        assert cell.data_type == "s"
+        assert cell.quotePrefix, text
+    assert by_value[NORSK].quotePrefix is False
+    assert by_value["http://evil.example"].hyperlink is None
+    # xlsxwriter escapes a literal "_x0041_" as "_x005F_x0041_" (Excel shows "_x0041_"); openpyxl
+    # does not unescape inline strings, so either form is fine -- what matters is it is not "A".
+    assert ("_x0041_" in by_value or "_x005F_x0041_" in by_value) and "A" not in by_value
+    phones = {c.value: c for c in _column(wb["phones"], "phone")}
+    assert phones["=1+1"].data_type == "s" and phones["=1+1"].quotePrefix
+    assert phones["+4791234567"].data_type == "s"        # a phone stays text, not a number
+
+
+def test_values_survive(book):
+    _, wb, _ = book
+    ws = wb["ads"]
+    titles = [c.value for c in _column(ws, "title")]
+    assert NORSK in titles
+    assert "ctlabcd" in titles                           # control characters removed
+    assert "line1\nline2\tend" in titles                  # tab/newline kept, CRLF -> LF
+    first = dict(zip([c.value for c in ws[1]], [c.value for c in ws[2]]))
+    assert first["price"] == 1500.5 and first["n_seen"] == 0
+    assert first["first_seen"] == datetime(2026, 6, 1, 12, 0)
+    assert first["last_seen"] == datetime(2026, 6, 2, 8, 0)
+    assert first["phones"] == '["+4791234567","+4790000000"]'
+    assert ws.cell(2, 7).number_format == "yyyy-mm-dd hh:mm:ss"
+
+
+def test_long_text_cut_with_marker(book):
+    _, wb, _ = book
+    long = [c.value for c in _column(wb["ads"], "title") if c.value and c.value.startswith("ååå")]
+    assert len(long) == 1
+    assert long[0] == "å" * 32_000 + "… [cut: 8000 characters]"
+
+
+def test_frozen_header_autofilter_widths(book):
+    _, wb, _ = book
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref, ws.title
+    assert wb["ads"].auto_filter.ref == "A1:I13"
+    widths = [d.width for d in wb["ads"].column_dimensions.values() if d.width]
+    assert widths and max(widths) < 61          # 60 + xlsxwriter's padding
+
+
+def test_network_sheets(book):
+    _, wb, _ = book
+    ws = wb["network N0001"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows[0] == ["member_type", "member_key", "explanation"]
+    assert [r[:2] for r in rows[1:]] == [["ad", "ad:1"], ["ad", "ad:2"], ["phone", "phone:+4791234567"]]
+    assert rows[1][2] == "uses phone +47 912 34 567 (Tromsø)"
+    hostile = ws["C3"]
+    assert hostile.value == "=cmd|' /C calc'!A0" and hostile.data_type == "s" and hostile.quotePrefix
+    other = [n for n in wb.sheetnames if n.startswith("network N0002")]
+    assert len(other) == 1 and len(other[0]) == 31
+
+
+def test_row_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(excel_export, "MAX_ROWS", 4)
+    monkeypatch.setattr(excel_export, "BATCH_ROWS", 3)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ads AS SELECT 'ad:' || i AS ad_key, i AS n FROM range(10) t(i)")
+    report = write_workbook(con, tmp_path / "split.xlsx")
+    assert report.sheets == {"ads": 4, "ads (2)": 4, "ads (3)": 2}
+    wb = openpyxl.load_workbook(tmp_path / "split.xlsx")
+    assert wb.sheetnames == ["ads", "ads (2)", "ads (3)"]
+    values = []
+    for ws in wb.worksheets:
+        assert [c.value for c in ws[1]] == ["ad_key", "n"]
+        assert ws.freeze_panes == "A2"
+        values += [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert values == list(range(10))
+
+
+def test_tables_override_missing_skipped_and_no_temp_left(tmp_path):
+    con = _con()
+    target = tmp_path / "only.xlsx"
+    report = write_workbook(con, target, tables=["phones", "quarantine"], network_sheets=False)
+    assert list(report.sheets) == ["phones"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only.xlsx"]
+    # overwriting in place also works and leaves nothing behind
+    write_workbook(con, target, tables=["phones"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only.xlsx"]
+
+
+def test_empty_table_still_has_header(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE quarantine (line VARCHAR, reason VARCHAR)")
+    report = write_workbook(con, tmp_path / "e.xlsx")
+    assert report.sheets == {"quarantine": 0}
+    ws = openpyxl.load_workbook(tmp_path / "e.xlsx")["quarantine"]
+    assert [c.value for c in ws[1]] == ["line", "reason"]
+
+
+def test_lone_surrogate_removed(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE owners (owner_key VARCHAR, name VARCHAR)")
+    try:
+        con.execute("INSERT INTO owners VALUES (?, ?)", ["o:1", "bad\ud800name"])
+    except Exception as exc:                            # DuckDB refuses to bind invalid UTF-8
+        pytest.skip(f"DuckDB does not accept a lone surrogate: {exc}")
+    write_workbook(con, tmp_path / "s.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["owners"]
+    assert ws["B2"].value == "badname"
+
+
+def test_clean_text_unit():
+    assert excel_export.clean_text("a\ud800b\x00c") == "abc"
+    assert excel_export.clean_text("x" * 32_767) == "x" * 32_767
+    cut = excel_export.clean_text("😀" * 20_000)            # 40,000 UTF-16 units
+    assert cut.endswith("… [cut: 4000 characters]") and cut.startswith("😀" * 16_000)

@@ -1,0 +1,174 @@
+"""Graph export: GEXF, GraphML and i2/Maltego CSVs of the evidence graph and of one network."""
+
+import csv
+from pathlib import Path
+
+import duckdb
+import networkx as nx
+import pytest
+
+from adnet_assets.lib.graph_export import (EDGE_COLUMNS, NODE_COLUMNS, clean_text, defuse_cell, graph_stem,
+                                           write_graph_files)
+
+EVIDENCE_MARKUP = "Annonse på Grünerløkka: <b>Søt</b> jente\x07 – ærlig"
+LINKS_ROWS = [
+    # kind, a, b, weight, evidence, a_type, b_type, source, strength, for_networks
+    ("same_phone", "ad:site:1", "phone:+4741234567", 1.0, EVIDENCE_MARKUP, "ad", "phone",
+     "snapshots: s1,s2", "strong", True),
+    ("same_phone", "ad:site:2", "phone:+4741234567", 1.0, "vist på annonse", "ad", "phone", "snapshots: s3",
+     "strong", True),
+    ("directory", "owner:O-1", "phone:+4741234567", 0.9, "=1+1", "owner", "phone", "directory: l1", "strong", True),
+    ("text", "ad:site:1", "ad:site:2", 0.3, "lik tekst", "ad", "ad", "text_links", "weak", False),
+    # a second piece of evidence between the same two ads: a multigraph keeps both
+    ("series", "ad:site:1", "ad:site:2", 0.7, "samme serie", "ad", "ad", "series: g1", "strong", True),
+    # another network's link
+    ("same_phone", "ad:site:9", "phone:+4799999999", 1.0, "Tromsø", "ad", "phone", "snapshots: s9", "strong", True),
+    # a link crossing from a member to a non-member: not in the network file
+    ("shared_address", "address:oslo-storgata-12b", "owner:O-1", 0.5, "bor i Storgata 12 B", "address", "owner",
+     "directory: l2", "weak", True),
+]
+MEMBERS_ROWS = [
+    # network_id, member_type, member_key, explanation, via, link_kind, weight
+    ("N-1", "phone", "+4741234567", "frø: nummeret", None, None, None),
+    ("N-1", "ad", "site:1", "viser +4741234567", "phone:+4741234567", "same_phone", 1.0),
+    ("N-1", "ad", "site:2", "viser +4741234567", "phone:+4741234567", "same_phone", 1.0),
+    ("N-1", "owner", "O-1", "eier av nummeret (Bjørn Ås)", "phone:+4741234567", "directory", 0.9),
+    ("N-2", "ad", "site:9", "viser +4799999999", "phone:+4799999999", "same_phone", 1.0),
+    ("N-2", "phone", "+4799999999", "frø", None, None, None),
+]
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE links (kind VARCHAR, a VARCHAR, b VARCHAR, weight DOUBLE, evidence VARCHAR,
+                   a_type VARCHAR, b_type VARCHAR, source VARCHAR, strength VARCHAR, for_networks BOOLEAN)""")
+    con.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", LINKS_ROWS)
+    con.execute("""CREATE TABLE network_members (network_id VARCHAR, member_type VARCHAR, member_key VARCHAR,
+                   explanation VARCHAR, via VARCHAR, link_kind VARCHAR, weight DOUBLE)""")
+    con.executemany("INSERT INTO network_members VALUES (?, ?, ?, ?, ?, ?, ?)", MEMBERS_ROWS)
+    return con
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames), list(reader)
+
+
+def readers():
+    return [("gexf", nx.read_gexf), ("graphml", nx.read_graphml)]
+
+
+@pytest.mark.parametrize("fmt,read", readers())
+def test_whole_graph_round_trips(con, tmp_path, fmt, read):
+    paths = write_graph_files(con, tmp_path)
+    assert paths[fmt] == tmp_path / f"evidence_graph.{fmt}"
+    g = read(paths[fmt])
+    assert g.number_of_nodes() == 7
+    assert g.number_of_edges() == len(LINKS_ROWS)
+    assert g.is_multigraph()
+    node = g.nodes["phone:+4741234567"]
+    assert node["type"] == "phone"
+    assert node["label"] == "+4741234567"
+    assert node["network_id"] == "N-1"
+    assert node["explanation"] == "frø: nummeret"
+    assert g.nodes["address:oslo-storgata-12b"]["network_id"] == ""
+    assert g.nodes["owner:O-1"]["explanation"] == "eier av nummeret (Bjørn Ås)"
+    edges = list(g.edges(data=True))
+    for _, _, d in edges:
+        assert isinstance(d["weight"], float)
+        assert isinstance(d["kind"], str) and isinstance(d["evidence"], str)
+        assert d["strength"] in {"strong", "weak"}
+    (markup,) = [d for _, _, d in edges if "Grünerløkka" in d["evidence"]]
+    assert markup["evidence"] == "Annonse på Grünerløkka: <b>Søt</b> jente – ærlig"  # control char gone
+    assert markup["kind"] == "same_phone"
+    assert markup["source"] == "snapshots: s1,s2"
+    assert markup["weight"] == 1.0
+    (formula,) = [d for _, _, d in edges if d["kind"] == "directory"]
+    assert formula["evidence"] == "=1+1" and formula["weight"] == 0.9
+    assert sorted(d["kind"] for u, v, d in edges if {u, v} == {"ad:site:1", "ad:site:2"}) == ["series", "text"]
+
+
+@pytest.mark.parametrize("fmt,read", readers())
+def test_network_file_holds_only_its_members(con, tmp_path, fmt, read):
+    paths = write_graph_files(con, tmp_path, network_id="N-1")
+    assert paths[fmt] == tmp_path / f"network_N-1.{fmt}"
+    g = read(paths[fmt])
+    assert set(g.nodes) == {"phone:+4741234567", "ad:site:1", "ad:site:2", "owner:O-1"}
+    assert g.number_of_edges() == 5  # two same_phone, directory, text, series; not the address link
+    assert {d["network_id"] for _, d in g.nodes(data=True)} == {"N-1"}
+    assert g.nodes["ad:site:1"]["explanation"] == "viser +4741234567"
+    assert g.nodes["ad:site:1"]["label"] == "site:1"
+    assert all(isinstance(d["weight"], float) for _, _, d in g.edges(data=True))
+
+
+def test_csvs_for_i2_and_maltego(con, tmp_path):
+    paths = write_graph_files(con, tmp_path)
+    raw = paths["edges_csv"].read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    header, nodes = read_csv(paths["nodes_csv"])
+    assert tuple(header) == NODE_COLUMNS
+    assert len(nodes) == 7
+    phone = next(n for n in nodes if n["id"] == "phone:+4741234567")
+    assert phone["label"] == "'+4741234567"  # leading + defused
+    assert phone["network_id"] == "N-1"
+    header, edges = read_csv(paths["edges_csv"])
+    assert tuple(header) == EDGE_COLUMNS
+    assert len(edges) == len(LINKS_ROWS)
+    (directory,) = [e for e in edges if e["kind"] == "directory"]
+    assert directory["evidence"] == "'=1+1"
+    assert (directory["source"], directory["target"]) == ("owner:O-1", "phone:+4741234567")  # a -> b kept
+    assert float(directory["weight"]) == 0.9
+    (markup,) = [e for e in edges if "Grünerløkka" in e["evidence"]]
+    assert markup["evidence"] == "Annonse på Grünerløkka: <b>Søt</b> jente – ærlig"
+    assert "Tromsø" in {e["evidence"] for e in edges}
+
+
+def test_network_csvs_and_returned_paths(con, tmp_path):
+    paths = write_graph_files(con, tmp_path / "out", network_id="N-2")
+    assert set(paths) == {"gexf", "graphml", "nodes_csv", "edges_csv"}
+    assert all(p.exists() and p.parent == tmp_path / "out" for p in paths.values())
+    assert paths["nodes_csv"].name == "network_N-2.nodes.csv"
+    _, nodes = read_csv(paths["nodes_csv"])
+    assert {n["id"] for n in nodes} == {"ad:site:9", "phone:+4799999999"}
+    _, edges = read_csv(paths["edges_csv"])
+    assert [e["evidence"] for e in edges] == ["Tromsø"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths.values())  # no temp
+
+
+def test_rewrite_replaces_files(con, tmp_path):
+    write_graph_files(con, tmp_path)
+    con.execute("DELETE FROM links WHERE kind = 'text'")
+    paths = write_graph_files(con, tmp_path)
+    assert nx.read_graphml(paths["graphml"]).number_of_edges() == len(LINKS_ROWS) - 1
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_without_network_members(tmp_path):
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE links (kind VARCHAR, a VARCHAR, b VARCHAR, weight DOUBLE, evidence VARCHAR,
+                   a_type VARCHAR, b_type VARCHAR, source VARCHAR, strength VARCHAR, for_networks BOOLEAN)""")
+    con.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", LINKS_ROWS[:1])
+    g = nx.read_gexf(write_graph_files(con, tmp_path)["gexf"])
+    assert g.number_of_nodes() == 2 and g.number_of_edges() == 1
+    assert g.nodes["ad:site:1"]["network_id"] == "" and g.nodes["ad:site:1"]["explanation"] == ""
+    with pytest.raises(ValueError):
+        write_graph_files(con, tmp_path, network_id="N-1")
+
+
+def test_unknown_network_is_an_error(con, tmp_path):
+    with pytest.raises(ValueError):
+        write_graph_files(con, tmp_path, network_id="N-404")
+
+
+def test_clean_text_and_defuse():
+    assert clean_text("a\x00b\x07c\x1bd\x7fe\x85f\ud800g\ufffe") == "abcdefg"
+    assert clean_text("æøå\tÆØÅ\r\nx\ry") == "æøå\tÆØÅ\nx\ny"
+    assert clean_text(None) == ""
+    for start in "=+-@\t\r":
+        assert defuse_cell(start + "x") == "'" + start + "x"
+    assert defuse_cell("ok=1") == "ok=1"
+    assert graph_stem(None) == "evidence_graph"
+    assert graph_stem("N-1") == "network_N-1"
+    assert graph_stem("../x y") == "network_.._x_y"
