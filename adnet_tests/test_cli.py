@@ -62,6 +62,13 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
     assert "Networks:" in done.stdout
     assert quality.false_networks == 0 and quality.phones.precision == 1.0 and quality.ads.precision == 1.0
     assert quality.planted_found >= quality.planted - 1
+    # the exports are written beside the database, and the workbook holds no live formula
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(root / "exports" / "adnet.xlsx")
+    assert {"ads", "phones", "links", "networks"} <= set(workbook.sheetnames)
+    assert not any(cell.data_type == "f" for ws in workbook.worksheets for row in ws.iter_rows() for cell in row)
+    assert (root / "exports" / "graphs" / "evidence_graph.gexf").is_file()
     # the run is in the investigation's Dagster instance: one run over the whole range of windows
     with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
         first = instance.get_runs()[-1]  # newest first: the fixture's run is the oldest
