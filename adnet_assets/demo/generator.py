@@ -34,13 +34,14 @@ import hashlib
 import io
 import json
 import math
-import os
 import random
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
+
+from adnet_assets.lib.store import atomic_file
 
 from . import billing as B
 from . import names as N
@@ -174,11 +175,8 @@ def snapshot_dates(start: date, weeks: int) -> list[date]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _csv_bytes(header: list[str], rows) -> bytes:

@@ -47,17 +47,18 @@ import datetime as dt
 import decimal
 import json
 import math
-import os
 import re
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import xlsxwriter
+
+from adnet_assets.lib.safe_text import strip_controls
+from adnet_assets.lib.store import atomic_file
 
 ANALYST_TABLES: tuple[str, ...] = (
     "snapshots", "ad_observations", "ads", "phones", "directory_matches", "owners", "addresses",
@@ -76,8 +77,6 @@ NETWORK_SHEET_PREFIX = "network "
 MEMBER_COLUMNS = ("member_type", "member_key", "explanation")
 
 _HOSTILE_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-# C0 controls except tab and newline, DEL and C1 controls, lone surrogates, XML non-characters.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _MAX_EXACT_INT = 2 ** 53
 
@@ -92,10 +91,7 @@ class WorkbookReport:
 
 def clean_text(value: str) -> str:
     """Normalise line ends, drop control characters / lone surrogates, cut over-long text."""
-    if "\r" in value:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = _BAD_CHARS.sub("", value)
-    return cut_text(value)
+    return cut_text(strip_controls(value))
 
 
 def cut_text(value: str) -> str:
@@ -312,33 +308,31 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
     wanted = list(ANALYST_TABLES if tables is None else tables)
 
     work_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
-    tmp_file = folder / f".{target.stem}.{uuid.uuid4().hex}.tmp.xlsx"
     try:
-        workbook = xlsxwriter.Workbook(str(tmp_file), {
-            "constant_memory": True,
-            "tmpdir": str(work_dir),
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": False,
-        })
-        writer = _Writer(workbook)
-        try:
-            for table in dict.fromkeys(wanted):
-                if table not in existing:
-                    continue
-                cursor = con.execute(f"SELECT * FROM {_quote(table)}")
-                columns = [d[0] for d in cursor.description]
-                writer.write_rows(table, columns, cursor)
-            if network_sheets:
-                _write_networks(con, writer, existing)
-            if not writer.report:                    # an .xlsx needs one sheet
-                workbook.add_worksheet(writer.sheet_name("empty"))
-                writer.report["empty"] = 0
-        finally:
-            workbook.close()
-        os.replace(tmp_file, target)
+        with atomic_file(target, suffix=".tmp.xlsx") as tmp_file:
+            workbook = xlsxwriter.Workbook(str(tmp_file), {
+                "constant_memory": True,
+                "tmpdir": str(work_dir),
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "nan_inf_to_errors": False,
+            })
+            writer = _Writer(workbook)
+            try:
+                for table in dict.fromkeys(wanted):
+                    if table not in existing:
+                        continue
+                    cursor = con.execute(f"SELECT * FROM {_quote(table)}")
+                    columns = [d[0] for d in cursor.description]
+                    writer.write_rows(table, columns, cursor)
+                if network_sheets:
+                    _write_networks(con, writer, existing)
+                if not writer.report:                    # an .xlsx needs one sheet
+                    workbook.add_worksheet(writer.sheet_name("empty"))
+                    writer.report["empty"] = 0
+            finally:
+                workbook.close()
     finally:
-        tmp_file.unlink(missing_ok=True)
         shutil.rmtree(work_dir, ignore_errors=True)
     return WorkbookReport(path=target, sheets=dict(writer.report))

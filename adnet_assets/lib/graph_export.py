@@ -37,11 +37,8 @@ reader never sees a half-written file.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -49,14 +46,15 @@ from typing import IO
 import duckdb
 import networkx as nx
 
+from adnet_assets.lib.safe_text import strip_controls
+from adnet_assets.lib.store import atomic_file
+
 __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "clean_text", "defuse_cell", "build_graph", "graph_stem",
            "write_graph_files"]
 
 NODE_COLUMNS = ("id", "type", "label", "network_id", "explanation")
 EDGE_COLUMNS = ("source", "target", "kind", "weight", "evidence", "strength")
 
-# C0 controls except \t and \n, DEL, C1 controls, surrogates, U+FFFE/U+FFFF.
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -64,8 +62,7 @@ def clean_text(value: object) -> str:
     """A value as XML-1.0-safe text: NULL -> "", line ends -> \\n, control characters and surrogates removed."""
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _BAD_CHARS.sub("", text)
+    return strip_controls(str(value))
 
 
 def defuse_cell(text: str) -> str:
@@ -158,16 +155,8 @@ def _build(con: duckdb.DuckDBPyConnection, network_id: str | None) -> tuple[nx.M
 
 def _write_atomically(target: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Run ``write`` on a binary temp file beside ``target``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    with atomic_file(target) as tmp, open(tmp, "wb") as handle:
+        write(handle)
 
 
 def _csv_writer(header: tuple[str, ...], rows: list[list[object]]) -> Callable[[IO[bytes]], None]:

@@ -92,17 +92,28 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> None:
-    """COPY a query to Parquet in a temporary file beside ``target``, then rename it into place."""
+@contextlib.contextmanager
+def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``target`` to write to; renamed onto ``target`` when the block
+    succeeds (after an fsync), removed when it fails. Readers never see half a file, and nothing
+    is written outside the target's folder (no copy of sensitive data left in the system temp)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     os.close(fd)
     try:
-        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> None:
+    """COPY a query to Parquet in a temporary file beside ``target``, then rename it into place."""
+    with atomic_file(target) as tmp:
+        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
 
 
 def sql_path(path: str | Path) -> str:

@@ -1,0 +1,18 @@
+"""Untrusted text (ads, directory rows) made safe to write into files other tools open.
+
+One rule for every export: line ends become ``\\n``; C0 controls except tab and newline, DEL,
+C1 controls, lone surrogates and U+FFFE/U+FFFF are removed (XML 1.0 cannot hold them, and
+spreadsheets and graph tools choke on them).
+"""
+
+from __future__ import annotations
+
+import re
+
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_controls(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return CONTROL_CHARS.sub("", text)
