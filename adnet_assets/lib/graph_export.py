@@ -28,8 +28,10 @@ Text cleaning
 CSV files
   UTF-8 with a byte-order mark (``utf-8-sig``), so Excel-based tools read æ, ø and å. To defuse spreadsheet
   formula injection, a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with a single
-  quote ``'`` (this includes phone labels such as ``'+4741234567``; the ``id``/``source``/``target`` columns hold
-  typed keys and are never affected). The numeric ``weight`` column is written as a number and not prefixed.
+  quote ``'``. A cell that is exactly an E.164 number (``+`` and 7 to 15 digits) is exempt: it cannot carry a
+  formula, and i2 and Maltego import the CSV directly, where a quote would become part of the phone's label. The
+  ``id``/``source``/``target`` columns hold typed keys and are never affected. The numeric ``weight`` column is
+  written as a number and not prefixed.
 
 Every file is written to a temporary file in the target folder and moved into place with ``os.replace``, so a
 reader never sees a half-written file.
@@ -56,6 +58,7 @@ NODE_COLUMNS = ("id", "type", "label", "network_id", "explanation")
 EDGE_COLUMNS = ("source", "target", "kind", "weight", "evidence", "strength")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 def clean_text(value: object) -> str:
@@ -66,7 +69,9 @@ def clean_text(value: object) -> str:
 
 
 def defuse_cell(text: str) -> str:
-    """Prefix a CSV cell with ``'`` when a spreadsheet would read it as a formula."""
+    """Prefix a CSV cell with ``'`` when a spreadsheet would read it as a formula (a bare E.164 number is safe)."""
+    if _E164.fullmatch(text):
+        return text
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

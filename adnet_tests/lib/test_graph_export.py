@@ -111,7 +111,7 @@ def test_csvs_for_i2_and_maltego(con, tmp_path):
     assert tuple(header) == NODE_COLUMNS
     assert len(nodes) == 7
     phone = next(n for n in nodes if n["id"] == "phone:+4741234567")
-    assert phone["label"] == "'+4741234567"  # leading + defused
+    assert phone["label"] == "+4741234567"  # a bare E.164 number cannot be a formula: left as i2 should show it
     assert phone["network_id"] == "N-1"
     header, edges = read_csv(paths["edges_csv"])
     assert tuple(header) == EDGE_COLUMNS
@@ -169,6 +169,9 @@ def test_clean_text_and_defuse():
     for start in "=+-@\t\r":
         assert defuse_cell(start + "x") == "'" + start + "x"
     assert defuse_cell("ok=1") == "ok=1"
+    assert defuse_cell("+4741234567") == "+4741234567"
+    assert defuse_cell("+47412=1") == "'+47412=1"
+    assert defuse_cell("+4741234567+1") == "'+4741234567+1"
     assert graph_stem(None) == "evidence_graph"
     assert graph_stem("N-1") == "network_N-1"
     assert graph_stem("../x y") == "network_.._x_y"
