@@ -4,7 +4,9 @@
 
 * one sheet per analyst table that exists in the database (``ANALYST_TABLES``, or ``tables``), and
 * one sheet per network (``networks`` / ``network_members``): its members with type, key and
-  explanation, sorted by member_type, member_key.
+  explanation, sorted by member_type, member_key, and the network's picture beside them when one is
+  given (``pictures={network_id: png_path}``). Past ``MAX_NETWORK_SHEETS`` networks (the largest
+  get a sheet) the rest are in the ``network_members`` sheet only, and the report counts them.
 
 Ad text is attacker-controlled, so:
 
@@ -75,6 +77,7 @@ CUT_TO_CHARS = 32_000
 SHEET_NAME_MAX = 31
 NETWORK_SHEET_PREFIX = "network "
 MEMBER_COLUMNS = ("member_type", "member_key", "explanation")
+MAX_NETWORK_SHEETS = 200      # a workbook with thousands of tabs is unusable; the rest stay in network_members
 
 _HOSTILE_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -85,6 +88,7 @@ _MAX_EXACT_INT = 2 ** 53
 class WorkbookReport:
     path: Path
     sheets: dict[str, int] = field(default_factory=dict)   # sheet name -> data rows (header excluded)
+    networks_without_sheet: int = 0                         # past max_network_sheets: in network_members only
 
 
 # ---------------------------------------------------------------- cell values
@@ -202,17 +206,18 @@ class _Writer:
             self.write_text(ws, row, col, str(value))
 
     # -- sheets
-    def write_rows(self, title: str, columns: list[str], cursor) -> None:
-        """Stream ``cursor`` into one or more sheets named after ``title``."""
+    def write_rows(self, title: str, columns: list[str], cursor):
+        """Stream ``cursor`` into one or more sheets named after ``title``; returns the first sheet."""
         batch = cursor.fetchmany(BATCH_ROWS)
         widths = _widths(columns, batch[:WIDTH_SAMPLE_ROWS])
-        ws, row = None, 0
+        ws, row, first = None, 0, None
         while True:
             for values in batch:
                 if ws is None or row > MAX_ROWS:
                     if ws is not None:
                         self._finish(ws, columns, row)
                     ws, row = self._new_sheet(title, columns, widths), 1
+                    first = first or ws
                 for c, v in enumerate(values):
                     self.write_value(ws, row, c, v)
                 row += 1
@@ -223,7 +228,9 @@ class _Writer:
                 break
         if ws is None:                           # empty table: still a sheet with its header
             ws, row = self._new_sheet(title, columns, widths), 1
+            first = ws
         self._finish(ws, columns, row)
+        return first
 
     def _new_sheet(self, title: str, columns: list[str], widths: list[float]):
         ws = self.wb.add_worksheet(self.sheet_name(title))
@@ -279,28 +286,41 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()]
 
 
-def _write_networks(con: duckdb.DuckDBPyConnection, writer: _Writer, existing: set[str]) -> None:
+def _write_networks(con: duckdb.DuckDBPyConnection, writer: _Writer, existing: set[str],
+                    pictures: dict[str, Path], max_sheets: int) -> int:
+    """One sheet per network, largest first, up to ``max_sheets``; returns how many got no sheet."""
     if "network_members" not in existing:
-        return
+        return 0
     member_cols = set(_columns(con, "network_members"))
     if not {"network_id", *MEMBER_COLUMNS} <= member_cols:
-        return
-    source = "networks" if "networks" in existing and "network_id" in _columns(con, "networks") else "network_members"
-    ids = [r[0] for r in con.execute(
-        f"SELECT DISTINCT network_id FROM {source} WHERE network_id IS NOT NULL ORDER BY network_id").fetchall()]
+        return 0
+    sizes = con.execute("SELECT network_id, count(*) FROM network_members WHERE network_id IS NOT NULL "
+                        "GROUP BY network_id").fetchall()
+    ids = [nid for nid, _ in sorted(sizes, key=lambda r: (-r[1], _id_order(r[0])))]
     select = ", ".join(_quote(c) for c in MEMBER_COLUMNS)
-    for network_id in ids:
+    for network_id in ids[:max_sheets]:
         cursor = con.execute(
             f"SELECT {select} FROM network_members WHERE network_id = ? "
             "ORDER BY member_type, member_key", [network_id])
-        writer.write_rows(f"{NETWORK_SHEET_PREFIX}{network_id}", list(MEMBER_COLUMNS), cursor)
+        ws = writer.write_rows(f"{NETWORK_SHEET_PREFIX}{network_id}", list(MEMBER_COLUMNS), cursor)
+        picture = pictures.get(network_id)
+        if picture is not None and Path(picture).is_file():
+            ws.insert_image(1, len(MEMBER_COLUMNS) + 1, str(picture), {"object_position": 3})
+    return max(len(ids) - max_sheets, 0)
+
+
+def _id_order(network_id: str) -> tuple[int, str]:
+    """N-2 before N-10."""
+    digits = re.sub(r"\D", "", network_id)
+    return (int(digits) if digits else 0, network_id)
 
 
 # ---------------------------------------------------------------- entry point
 
 def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list[str] | None = None,
-                   network_sheets: bool = True) -> WorkbookReport:
-    """Write the analyst tables (and one sheet per network) to ``target`` atomically."""
+                   network_sheets: bool = True, pictures: dict[str, Path] | None = None,
+                   max_network_sheets: int = MAX_NETWORK_SHEETS) -> WorkbookReport:
+    """Write the analyst tables (and one sheet per network, with its picture) to ``target`` atomically."""
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
@@ -319,6 +339,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                 "nan_inf_to_errors": False,
             })
             writer = _Writer(workbook)
+            without_sheet = 0
             try:
                 for table in dict.fromkeys(wanted):
                     if table not in existing:
@@ -327,7 +348,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
                 if network_sheets:
-                    _write_networks(con, writer, existing)
+                    without_sheet = _write_networks(con, writer, existing, pictures or {}, max_network_sheets)
                 if not writer.report:                    # an .xlsx needs one sheet
                     workbook.add_worksheet(writer.sheet_name("empty"))
                     writer.report["empty"] = 0
@@ -335,4 +356,4 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                 workbook.close()
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    return WorkbookReport(path=target, sheets=dict(writer.report))
+    return WorkbookReport(path=target, sheets=dict(writer.report), networks_without_sheet=without_sheet)

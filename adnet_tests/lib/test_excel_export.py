@@ -200,3 +200,21 @@ def test_clean_text_unit():
     assert excel_export.clean_text("x" * 32_767) == "x" * 32_767
     cut = excel_export.clean_text("😀" * 20_000)            # 40,000 UTF-16 units
     assert cut.endswith("… [cut: 4000 characters]") and cut.startswith("😀" * 16_000)
+
+
+def test_network_picture_beside_its_members_and_sheet_cap(tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "n1.png"
+    Image.new("RGB", (40, 30), "white").save(picture)
+    con = _con()
+    target = tmp_path / "pics.xlsx"
+    report = write_workbook(con, target, pictures={"N0001": picture}, max_network_sheets=1)
+    wb = openpyxl.load_workbook(target)
+    network_sheets = [n for n in wb.sheetnames if n.startswith("network ")]
+    assert network_sheets == ["network N0001"]          # the largest network gets the one sheet
+    assert report.networks_without_sheet == 1
+    images = wb["network N0001"]._images
+    assert len(images) == 1 and images[0].anchor._from.col == len(excel_export.MEMBER_COLUMNS) + 1
+    # the capped network is still there, in network_members
+    assert "N0002:very/long*name?with[bad]chars-and-more" in [c.value for c in _column(wb["network_members"], "network_id")]
