@@ -60,15 +60,22 @@ def demo_market(tmp_path_factory):
     return layout
 
 
-def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True, **resources):
+def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True,
+                       skip_groups: tuple[str, ...] = ("exports",), **resources):
     """Materialise every asset (and check) for one window with the project's own resources,
-    pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``)."""
+    pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``).
+
+    The export files are skipped by default (``skip_groups``): they have their own tests, and
+    writing them per window would double these tests' time without testing anything new."""
     import dagster as dg
 
     from adnet_assets.definitions import build_definitions
 
     defs = build_definitions(str(layout.root))
-    selection = list(defs.assets) + (list(defs.asset_checks) if checks else [])
+    assets = [a for a in defs.assets if not set(a.group_names_by_key.values()) & set(skip_groups)]
+    keys = {k for a in assets for k in a.keys}
+    selection = assets + ([c for c in defs.asset_checks if {k.asset_key for k in c.check_keys} <= keys]
+                          if checks else [])
     with dg.instance_for_test() as instance:
         result = dg.materialize(selection, partition_key=partition_key, instance=instance,
                                 resources={**defs.resources, **resources})
