@@ -1,0 +1,365 @@
+"""FollowTheMoney export: the evidence graph, or one network, as FtM entities (JSON lines) for OCCRP Aleph.
+
+``write_ftm_entities(con, target)`` writes every entity of the evidence graph: both ends of every ``links``
+row, every network member, the networks, and one link entity per ``links`` row and per ``network_members`` row.
+``write_ftm_entities(con, target, network_id="N-3")`` writes one network: its members, the links whose both ends
+are members, and the network itself. Load the file with ``alephclient write-entities`` or ``ftm`` tools.
+
+Mapping (FtM 4.x schemata)
+
+| adnet                  | FtM schema     | properties                                                                      |
+|------------------------|----------------|---------------------------------------------------------------------------------|
+| owner (`owners`)       | `Person`       | `name`; every other spelling in `variants` as `alias`; `address` = text of each private (not generic) address; `addressEntity` -> the `Address` of each `owner_address` link in the file; `phone` = numbers a `directory` link in the file registers to the owner; `summary` = owner id and counts; `notes` = how the spellings were joined (`resolution`) |
+| address (`addresses`)  | `Address`      | `full` = the address, then every spelling variant; `postalCode`; `city`; `keywords` = kind (`private`, `phone_shop`, …) and `generic` when generic; `summary` = key, generic or private, counts; `description` = reason |
+| phone number           | `UserAccount`  | `username` and `phone` = the E.164 number; `service` = `telephone`; `owner` -> the `Person` a `directory` link in the file registers it to; `country`; `retrievedAt` = first and last seen; `summary` = type, status, ads, dates, cities |
+| ad (`ads`)             | `UserAccount`  | `username` = ad key `<site>:<ad_id>`; `service` = site; `name` = last advertised name (literal text); `phone` = the ad's numbers; `country`; `sourceUrl` = latest http(s) URL; `retrievedAt` = first and last seen; `summary` = ad id, snapshots, dates, cities |
+| network (`networks`)   | `Organization` | `name` = `adnet network <id>`; `summary` = counts, dates, cities, score; `description` = strongest evidence |
+| `links` row            | `UnknownLink`  | `subject` = a, `object` = b; `role` = kind; `status` = strength; `summary` = kind, strength, weight, whether networks use it; `description` = evidence; `recordId` = source |
+| `network_members` row  | `UnknownLink`  | `subject` = the member, `object` = the network; `role` = `network member`; `summary` = seed, or the link it joined by (via, kind, weight); `description` = explanation |
+
+Why these schemata
+  FtM has no phone schema: numbers are ``phone`` values, which Aleph pivots on ("same phone number"), but a
+  rotation or series link needs an entity at both ends. So each number is a ``UserAccount`` (a subscription on
+  the telephone network, its ``owner`` the subscriber the directory names), and the numbers also appear as
+  ``phone`` values on ads and owners. An ad is a profile on a site (id, display name, contact numbers, URL), which
+  is what ``UserAccount`` models; the document schemata are files (``fileName`` required, ingested as uploads).
+  Network members are not ``Membership``: its member must be a legal entity (ads, phones and addresses are not),
+  and a person a number is registered to is not thereby a member of an organisation (straw owners, the workers
+  themselves). Links are ``UnknownLink`` because the evidence (shared phone, photo, Telegram contact, number
+  series) is not an association, ownership or identity claim; FtM link schemata have no number field, so the
+  weight is written into ``summary``. A generic address (phone shop, shopping centre) is never a person's
+  ``address`` value, so Aleph's cross-referencing does not match strangers registered at the same shop.
+
+Ids are ``sha1(dataset + key)`` (followthemoney ``make_id`` with the dataset as key prefix), the key being the
+typed key (``phone:+4741234567``, ``ad:<site>:<id>``, ``owner:O-…``, ``address:<key>``), ``network:<id>``, or
+``json.dumps(["link", kind, a, b], ensure_ascii=False)`` or ``json.dumps(["member", network_id, typed key],
+ensure_ascii=False)``; two ``links`` rows with the same kind and ends become one entity. Entities are written
+nodes first (networks, people, addresses, phones, ads), then links, each sorted, one ``proxy.to_dict()`` JSON
+object per line (UTF-8, keys sorted), so a re-run on the same data writes the same bytes. Every text goes
+through ``strip_controls``; markup in ads stays literal text. Values FtM rejects are left out (a number that
+``phonenumbers`` calls only "possible" keeps its ``username`` but gets no ``phone`` value).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from followthemoney import EntityProxy, model
+from followthemoney.util import make_entity_id
+
+from adnet_assets.lib.safe_text import strip_controls
+from adnet_assets.lib.store import atomic_file
+
+__all__ = ["FtmReport", "write_ftm_entities"]
+
+NODE_TYPES = ("owner", "address", "phone", "ad")
+TABLE = {"owner": ("owners", "owner_id", ("owner_id", "name", "n_phones", "n_listings", "variants",
+                                          "address_keys", "resolution")),
+         "address": ("addresses", "address_key", ("address_key", "address", "variants", "postcode", "city",
+                                                  "kind", "generic", "reason", "n_owners", "n_phones")),
+         "phone": ("phones", "phone", ("phone", "country", "n_ads", "first_seen", "last_seen", "status",
+                                       "number_type", "cities")),
+         "ad": ("ads", "ad_key", ("ad_key", "site", "ad_id", "first_seen", "last_seen", "n_snapshots",
+                                  "phones", "country", "last_city", "last_name"))}
+NETWORK_COLS = ("network_id", "n_ads", "n_phones", "n_owners", "n_addresses", "first_seen", "last_seen",
+                "cities", "strongest_evidence", "score")
+LINK_COLS = ("kind", "a", "b", "weight", "evidence", "source", "strength", "for_networks")
+MEMBER_COLS = ("network_id", "member_type", "member_key", "explanation", "via", "link_kind", "weight")
+PHONE_SERVICE = "telephone"
+MEMBER_ROLE = "network member"
+
+
+@dataclass(frozen=True)
+class FtmReport:
+    path: Path
+    n_entities: int
+    counts: dict[str, int]   # FtM schema -> number of entities
+    by_type: dict[str, int]  # adnet type (network, owner, address, phone, ad, link, member) -> number of entities
+
+
+def _text(value: Any) -> str | None:
+    """A value as clean text (dates in UTC ISO form, floats short); None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = strip_controls(str(value)).strip()
+    return text or None
+
+
+def _join(*parts: str | None, sep: str = "; ") -> str | None:
+    return sep.join(p for p in parts if p) or None
+
+
+def _n(value: Any, label: str) -> str | None:
+    """``"<value> <label>"``, or None when the value is NULL."""
+    return None if value is None else f"{_text(value)} {label}"
+
+
+def _seen(row: dict[str, Any]) -> str | None:
+    span = _join(*((_text(row.get(c)) or "")[:10] for c in ("first_seen", "last_seen")), sep=" to ")
+    return span and f"seen {span}"
+
+
+def _weight(row: dict[str, Any]) -> str | None:
+    return None if row.get("weight") is None else f"weight {_text(float(row['weight']))}"
+
+
+def _cities(values: list[Any] | None) -> str | None:
+    text = ", ".join(filter(None, map(_text, values or [])))
+    return text and f"cities: {text}"
+
+
+def _add(proxy: EntityProxy, prop: str, values: Any) -> None:
+    """Add cleaned value(s), cut to the property type's maximum length."""
+    limit = proxy.schema.properties[prop].type.max_length
+    for value in values if isinstance(values, (list, tuple)) else [values]:
+        text = _text(value)
+        if text:
+            proxy.add(prop, text[:limit])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
+        [table]).fetchall()}
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str, cols: tuple[str, ...], where: str = "",
+          params: list[Any] | None = None, needs: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows of ``table`` as dicts; a missing column reads as NULL, a missing table (or needed column) as no rows."""
+    have = _columns(con, table)
+    if not have or not set(needs) <= have:
+        return []
+    select = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in cols)
+    rows = con.execute(f'SELECT {select} FROM "{table}" {where}', params or []).fetchall()
+    return [dict(zip(cols, row)) for row in rows]
+
+
+def _fetch_links(con: duckdb.DuckDBPyConnection, network_id: str | None) -> list[dict[str, Any]]:
+    order = "ORDER BY ALL"  # every selected column, left to right: some may be NULL stand-ins
+    if network_id is None:
+        return _rows(con, "links", LINK_COLS, f"WHERE a IS NOT NULL AND b IS NOT NULL {order}", needs=("a", "b"))
+    members = "SELECT member_type || ':' || member_key FROM network_members WHERE network_id = ?"
+    return _rows(con, "links", LINK_COLS, f"WHERE a IN ({members}) AND b IN ({members}) {order}",
+                 [network_id, network_id], needs=("a", "b"))
+
+
+def _fetch_by_key(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    table, key_col, cols = TABLE[kind]
+    rows = _rows(con, table, cols, f'WHERE "{key_col}" IN (SELECT unnest(?::VARCHAR[]))', [keys], needs=(key_col,))
+    return {row[key_col]: row for row in rows}
+
+
+def _fetch_ad_pages(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, tuple[str | None, list[str]]]:
+    """ad_key -> (latest http(s) URL, sorted cities) from ``ad_observations``."""
+    if not {"ad_key", "url", "city", "seen_at"} <= _columns(con, "ad_observations"):
+        return {}
+    rows = con.execute("""
+        SELECT ad_key,
+               list(url ORDER BY seen_at DESC NULLS LAST, url DESC)
+                   FILTER (WHERE lower(url) LIKE 'http://%' OR lower(url) LIKE 'https://%')[1],
+               list(DISTINCT city ORDER BY city) FILTER (WHERE city IS NOT NULL)
+        FROM ad_observations WHERE ad_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY ad_key""", [keys]).fetchall()
+    return {key: (url, cities or []) for key, url, cities in rows}
+
+
+def _split(typed: str) -> tuple[str, str] | None:
+    kind, sep, value = typed.partition(":")
+    return (kind, value) if sep and kind in NODE_TYPES and value else None
+
+
+class _Builder:
+    """Entities by id, in insertion order; adding an id twice returns the first proxy (merging)."""
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+        self.entities: dict[str, EntityProxy] = {}
+        self.types: Counter[str] = Counter()
+
+    def id_of(self, key: str) -> str:
+        return make_entity_id(_text(key) or "", key_prefix=self.dataset) or ""
+
+    def make(self, schema: str, key: str, adnet_type: str) -> EntityProxy:
+        entity_id = self.id_of(key)
+        if entity_id not in self.entities:
+            proxy = model.make_entity(schema, key_prefix=self.dataset)
+            proxy.id = entity_id
+            self.entities[entity_id] = proxy
+            self.types[adnet_type] += 1
+        return self.entities[entity_id]
+
+    def link(self, key: list[str], subject: str, obj: str, adnet_type: str) -> EntityProxy:
+        proxy = self.make("UnknownLink", json.dumps(key, ensure_ascii=False), adnet_type)
+        proxy.add("subject", self.id_of(subject))
+        proxy.add("object", self.id_of(obj))
+        return proxy
+
+
+def _add_network(b: _Builder, network_id: str, row: dict[str, Any]) -> None:
+    proxy = b.make("Organization", f"network:{network_id}", "network")
+    _add(proxy, "name", f"adnet network {network_id}")
+    counts = _join(*(_n(row.get(f"n_{t}"), t) for t in ("ads", "phones", "owners", "addresses")), sep=", ")
+    _add(proxy, "summary", _join(counts, _seen(row), _cities(row.get("cities")),
+                                 row.get("score") is not None and f"score {_text(float(row['score']))}" or None))
+    _add(proxy, "description", row.get("strongest_evidence"))
+
+
+def _add_owner(b: _Builder, owner_id: str, row: dict[str, Any], addresses: dict[str, dict[str, Any]],
+               phones: list[str], address_keys: list[str]) -> None:
+    proxy = b.make("Person", f"owner:{owner_id}", "owner")
+    name = _text(row.get("name")) or owner_id
+    _add(proxy, "name", name)
+    _add(proxy, "alias", sorted(v for v in map(_text, row.get("variants") or []) if v and v != name))
+    for key in sorted(row.get("address_keys") or []):
+        address = addresses.get(key)
+        if address and not address.get("generic"):
+            _add(proxy, "address", address.get("address") or key)
+    _add(proxy, "addressEntity", [b.id_of(f"address:{k}") for k in address_keys])
+    _add(proxy, "phone", phones)
+    counts = _join(_n(row.get("n_phones"), "phone(s)"), _n(row.get("n_listings"), "directory listing(s)"), sep=", ")
+    _add(proxy, "summary", _join(f"adnet owner {owner_id}", counts, sep=": "))
+    _add(proxy, "notes", row.get("resolution"))
+
+
+def _add_address(b: _Builder, key: str, row: dict[str, Any]) -> None:
+    proxy = b.make("Address", f"address:{key}", "address")
+    _add(proxy, "full", [row.get("address") or key, *sorted(filter(None, map(_text, row.get("variants") or [])))])
+    _add(proxy, "postalCode", row.get("postcode"))
+    _add(proxy, "city", row.get("city"))
+    _add(proxy, "keywords", [row.get("kind"), "generic" if row.get("generic") else None])
+    kind = _join("generic" if row.get("generic") else None, _text(row.get("kind")), sep=" ")
+    counts = _join(_n(row.get("n_owners"), "owner(s)"), _n(row.get("n_phones"), "phone(s)"), sep=", ")
+    _add(proxy, "summary", _join(f"adnet address {key}", kind and f"{kind} address", counts))
+    _add(proxy, "description", row.get("reason"))
+
+
+def _add_phone(b: _Builder, phone: str, row: dict[str, Any], owners: list[str]) -> None:
+    proxy = b.make("UserAccount", f"phone:{phone}", "phone")
+    _add(proxy, "username", phone)
+    _add(proxy, "phone", phone)
+    _add(proxy, "service", PHONE_SERVICE)
+    _add(proxy, "owner", [b.id_of(f"owner:{o}") for o in owners])
+    _add(proxy, "country", row.get("country"))
+    _add(proxy, "retrievedAt", [row.get("first_seen"), row.get("last_seen")])
+    kind = _join(_text(row.get("number_type")), _text(row.get("status")), sep=", ")
+    _add(proxy, "summary", _join(f"phone number {phone}", kind, _n(row.get("n_ads"), "ad(s)"), _seen(row),
+                                 _cities(row.get("cities"))))
+
+
+def _add_ad(b: _Builder, ad_key: str, row: dict[str, Any], page: tuple[str | None, list[str]]) -> None:
+    proxy = b.make("UserAccount", f"ad:{ad_key}", "ad")
+    site, _, ad_id = ad_key.partition(":")
+    _add(proxy, "username", ad_key)
+    _add(proxy, "service", row.get("site") or site)
+    _add(proxy, "name", row.get("last_name"))
+    _add(proxy, "phone", sorted(row.get("phones") or []))
+    _add(proxy, "country", row.get("country"))
+    url, cities = page
+    _add(proxy, "sourceUrl", url)
+    _add(proxy, "retrievedAt", [row.get("first_seen"), row.get("last_seen")])
+    _add(proxy, "summary", _join(f"ad {_text(row.get('ad_id')) or ad_id} on {_text(row.get('site')) or site}",
+                                 _seen(row), _n(row.get("n_snapshots"), "snapshot(s)"),
+                                 _cities(cities or [row.get("last_city")])))
+
+
+def _add_link(b: _Builder, row: dict[str, Any]) -> None:
+    kind = _text(row["kind"]) or "link"
+    proxy = b.link(["link", kind, row["a"], row["b"]], row["a"], row["b"], "link")
+    _add(proxy, "role", kind)
+    _add(proxy, "status", row.get("strength"))
+    flag = row.get("for_networks")
+    used = None if flag is None else ("used" if flag else "not used") + " to build networks"
+    _add(proxy, "summary", _join(kind, _text(row.get("strength")), _weight(row), used, sep=", "))
+    _add(proxy, "description", row.get("evidence"))
+    _add(proxy, "recordId", row.get("source"))
+
+
+def _add_member(b: _Builder, row: dict[str, Any]) -> None:
+    typed = f"{row['member_type']}:{row['member_key']}"
+    proxy = b.link(["member", row["network_id"], typed], typed, f"network:{row['network_id']}", "member")
+    _add(proxy, "role", MEMBER_ROLE)
+    how = _join(_text(row.get("link_kind")), _weight(row), sep=", ")
+    _add(proxy, "summary", f"joined via {_text(row['via'])}" + (f" ({how})" if how else "")
+         if row.get("via") else "seed of the network")
+    _add(proxy, "description", row.get("explanation"))
+
+
+def _where(network_id: str | None) -> tuple[str, list[Any]]:
+    return ("", []) if network_id is None else ("WHERE network_id = ?", [network_id])
+
+
+def _gather(con: duckdb.DuckDBPyConnection, network_id: str | None) -> tuple[list[dict], list[dict], dict]:
+    """(members, links, keys by node type) in scope: all, or one network's members and the links between them."""
+    where, params = _where(network_id)
+    members = [m for m in _rows(con, "network_members", MEMBER_COLS, f"{where} ORDER BY ALL", params,
+                                needs=("network_id", "member_type", "member_key"))
+               if m["network_id"] and m["member_key"] and m["member_type"] in NODE_TYPES]
+    if network_id is not None and not members:
+        raise ValueError(f"network {network_id!r} has no members")
+    links = [r for r in _fetch_links(con, network_id) if _split(r["a"]) and _split(r["b"])]
+    nodes: dict[str, set[str]] = defaultdict(set)
+    for kind, value in [_split(r[end]) for r in links for end in ("a", "b")]:  # type: ignore[misc]
+        nodes[kind].add(value)
+    for m in members:
+        nodes[m["member_type"]].add(m["member_key"])
+    return members, links, {kind: sorted(nodes[kind]) for kind in NODE_TYPES}
+
+
+def _build(con: duckdb.DuckDBPyConnection, network_id: str | None, dataset: str) -> _Builder:
+    members, links, keys = _gather(con, network_id)
+    rows = {kind: _fetch_by_key(con, kind, keys[kind]) for kind in ("owner", "phone", "ad")}
+    owner_addresses = {k for r in rows["owner"].values() for k in r.get("address_keys") or []}
+    rows["address"] = _fetch_by_key(con, "address", sorted(set(keys["address"]) | owner_addresses))
+    ends: dict[tuple[str, str], list[str]] = defaultdict(list)  # (kind, typed key of one end) -> other ends
+    for r in links:
+        if r["kind"] in ("directory", "owner_address"):
+            ends[(r["kind"], r["a"])].append(_split(r["b"])[1])  # type: ignore[index]
+            ends[(r["kind"], r["b"])].append(_split(r["a"])[1])  # type: ignore[index]
+
+    b = _Builder(dataset)
+    networks = {r["network_id"]: r for r in _rows(con, "networks", NETWORK_COLS, *_where(network_id),
+                                                  needs=("network_id",))}
+    for nid in sorted(set(networks) | {m["network_id"] for m in members}):
+        _add_network(b, nid, networks.get(nid, {}))
+    for owner in keys["owner"]:
+        _add_owner(b, owner, rows["owner"].get(owner, {}), rows["address"],
+                   sorted(ends[("directory", f"owner:{owner}")]), sorted(ends[("owner_address", f"owner:{owner}")]))
+    for key in keys["address"]:
+        _add_address(b, key, rows["address"].get(key, {}))
+    for phone in keys["phone"]:
+        _add_phone(b, phone, rows["phone"].get(phone, {}), sorted(ends[("directory", f"phone:{phone}")]))
+    pages = _fetch_ad_pages(con, keys["ad"])
+    for ad_key in keys["ad"]:
+        _add_ad(b, ad_key, rows["ad"].get(ad_key, {}), pages.get(ad_key, (None, [])))
+    for row in links:
+        _add_link(b, row)
+    for row in members:
+        _add_member(b, row)
+    return b
+
+
+def write_ftm_entities(con: duckdb.DuckDBPyConnection, target: Path, *, network_id: str | None = None,
+                       dataset: str = "adnet") -> FtmReport:
+    """Write the evidence graph (or one network) as FtM JSON lines to ``target``, atomically.
+
+    Raises ValueError when ``network_id`` is given and ``network_members`` has no such network.
+    """
+    target = Path(target)
+    b = _build(con, network_id, dataset)
+    with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        for proxy in b.entities.values():
+            handle.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    counts = Counter(p.schema.name for p in b.entities.values())
+    return FtmReport(path=target, n_entities=len(b.entities), counts=dict(sorted(counts.items())),
+                     by_type=dict(sorted(b.types.items())))
