@@ -46,6 +46,7 @@ def summary(layout: DataLayout) -> str:
     lines.append(f"Database: {layout.database}  (SQL: duckdb -readonly {layout.database})")
     if layout.exports.is_dir() and any(layout.exports.iterdir()):
         lines.append(f"Exports: {layout.exports}")
+        lines += [f"  {line}" for line in _export_lines(layout.exports)]
     return "\n".join(lines)
 
 
@@ -77,4 +78,21 @@ def _evidence(con) -> list[str]:
                            FROM links GROUP BY kind ORDER BY kind""").fetchall()
     out.append("Evidence links: " + "; ".join(
         f"{k} {s:,}" + (f" (+{w:,} weak)" if w else "") for k, s, w in kinds))
+    return out
+
+
+def _export_lines(folder) -> list[str]:
+    """What lies in the exports folder, one line per kind of file."""
+    def count(sub: str, pattern: str) -> int:
+        return sum(1 for _ in (folder / sub).glob(pattern)) if (folder / sub).is_dir() else 0
+
+    out = []
+    if (folder / "adnet.xlsx").is_file():
+        out.append("adnet.xlsx every table, and a sheet per network with its picture (Excel)")
+    if maps := count("networks", "network_*.xmind"):
+        out.append(f"networks/  {maps} XMind map(s) and {count('networks', 'network_*.png')} picture(s), one per network")
+    if count("graphs", "*.gexf"):
+        out.append("graphs/    the evidence graph and each network: GEXF, GraphML (Gephi), nodes/edges CSV (i2, Maltego)")
+    if count("aleph", "*.ftm.json"):
+        out.append("aleph/     FollowTheMoney entities for OCCRP Aleph")
     return out

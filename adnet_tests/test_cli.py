@@ -69,6 +69,24 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
     assert {"ads", "phones", "links", "networks"} <= set(workbook.sheetnames)
     assert not any(cell.data_type == "f" for ws in workbook.worksheets for row in ws.iter_rows() for cell in row)
     assert (root / "exports" / "graphs" / "evidence_graph.gexf").is_file()
+    # every network has its picture, map, graph files and Aleph entities, and nothing else lies there
+    import json
+
+    from xmindparser import xmind_to_dict
+
+    con = duckdb.connect(str(root / "adnet.duckdb"), read_only=True)
+    ids = [r[0] for r in con.execute("SELECT network_id FROM networks ORDER BY 1").fetchall()]
+    con.close()
+    exports = root / "exports"
+    assert ids and sorted(p.name for p in (exports / "networks").iterdir()) == sorted(
+        f"network_{nid}.{ext}" for nid in ids for ext in ("png", "xmind"))
+    for nid in ids:
+        sheets = xmind_to_dict(str(exports / "networks" / f"network_{nid}.xmind"))
+        assert sheets[0]["topic"]["title"].startswith(f"{nid}: ")
+        assert (exports / "graphs" / f"network_{nid}.graphml").is_file()
+        lines = (exports / "aleph" / f"network_{nid}.ftm.json").read_text(encoding="utf-8").splitlines()
+        assert any(json.loads(line)["schema"] == "Organization" for line in lines)
+    assert len(workbook["network " + ids[0]]._images) == 1
     # the run is in the investigation's Dagster instance: one run over the whole range of windows
     with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
         first = instance.get_runs()[-1]  # newest first: the fixture's run is the oldest

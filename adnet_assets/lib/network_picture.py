@@ -34,7 +34,7 @@ from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
 
 __all__ = ["clean_label", "render_network_png", "write_network_picture", "write_network_pictures",
-           "png_data_uri", "picture_name"]
+           "png_data_uri", "picture_name", "thumbnail_png"]
 
 FOOTNOTE = "screening aid: every link is evidence to verify, not a verdict"
 FONT = "DejaVu Sans"
@@ -256,3 +256,15 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path) -> dict
         used.add(name)
         written[network_id] = write_network_picture(con, network_id, Path(folder) / name)
     return written
+
+
+def thumbnail_png(png_bytes: bytes, max_side: int = 520) -> bytes:
+    """A smaller copy of a picture, for the UI's metadata (the full one is in the exports folder)."""
+    image = Image.open(io.BytesIO(png_bytes))
+    image.load()
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.convert("RGB").quantize(colors=64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+        out, format="PNG", compress_level=6)
+    return out.getvalue()

@@ -12,7 +12,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -126,3 +126,15 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()",
         [name]).fetchall()[0][0] > 0
+
+
+def prune_files(folder: Path, pattern: str, keep: Iterable[Path]) -> list[Path]:
+    """Remove the files in ``folder`` matching ``pattern`` that are not in ``keep`` (for example the
+    export of a network that has since dissolved, which would otherwise lie there looking current)."""
+    wanted = {Path(p).resolve() for p in keep}
+    removed = []
+    for path in sorted(Path(folder).glob(pattern)):
+        if path.is_file() and path.resolve() not in wanted:
+            path.unlink()
+            removed.append(path)
+    return removed

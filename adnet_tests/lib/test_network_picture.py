@@ -169,3 +169,12 @@ def test_pyplot_is_not_imported():
 
 def test_footnote_is_a_screening_reminder():
     assert "not a verdict" in FOOTNOTE
+
+
+def test_thumbnail_is_smaller_and_still_a_png():
+    from adnet_assets.lib.network_picture import thumbnail_png
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), "white").save(buffer, format="PNG")
+    image = Image.open(io.BytesIO(thumbnail_png(buffer.getvalue(), max_side=400)))
+    assert image.format == "PNG" and max(image.size) == 400 and image.size == (400, 300)

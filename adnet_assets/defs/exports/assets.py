@@ -1,26 +1,98 @@
-"""Exports: files for reporters and analysts under <data>/exports/, each written atomically."""
+"""Exports: files for reporters and analysts under <data>/exports/, each written atomically.
+
+    exports/adnet.xlsx                       every analyst table, a sheet per network with its picture
+    exports/networks/network_<id>.png        a picture of each network
+    exports/networks/network_<id>.xmind      a map of each network (XMind 2020+ and XMind 8)
+    exports/graphs/<stem>.gexf|graphml|...   the evidence graph and each network for Gephi, i2, Maltego
+    exports/aleph/<stem>.ftm.json            FollowTheMoney entities for OCCRP Aleph
+
+Files of networks that no longer exist are removed, so nothing stale lies there looking current.
+"""
+
+from pathlib import Path
 
 import dagster as dg
 
-from adnet_assets.defs.metadata import markdown_table
+from adnet_assets.defs.metadata import markdown_table, safe_cell
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.excel_export import write_workbook
-from adnet_assets.lib.graph_export import write_graph_files
+from adnet_assets.lib.ftm_export import write_ftm_entities
+from adnet_assets.lib.graph_export import graph_stem, write_graph_files
+from adnet_assets.lib.network_picture import picture_name, png_data_uri, thumbnail_png, write_network_pictures
+from adnet_assets.lib.store import prune_files
+from adnet_assets.lib.xmind_export import write_network_maps
 
 GROUP = "exports"
-_UPSTREAM = ["networks", "network_members", "network_travel", "network_movement", "links", "ads", "phones",
-             "directory_matches", "owners", "addresses", "series_groups", "rotation_links", "quarantine", "snapshots"]
+_NETWORK_TABLES = ["networks", "network_members", "links", "ads", "owners", "addresses"]
+_UI_PICTURES = 12  # networks shown in the UI metadata (largest first); all are in the folder
 
 
-@dg.asset(deps=_UPSTREAM, group_name=GROUP, pool=DUCKDB_POOL, kinds={"excel"},
-          description="adnet.xlsx: every analyst table and a sheet per network; ad text is never a live formula or link.")
+def _network_ids(con) -> list[str]:
+    """Largest first, so the UI shows the biggest networks when it shows only some."""
+    return [r[0] for r in con.execute(
+        "SELECT network_id FROM networks ORDER BY n_ads + n_phones DESC, network_id").fetchall()]
+
+
+def _paths_table(paths: dict[str, Path], root: Path) -> str:
+    rows = [(nid, p.relative_to(root).as_posix()) for nid, p in paths.items()]
+    return markdown_table(["network", "file"], rows) if rows else "no network"
+
+
+@dg.asset(deps=_NETWORK_TABLES, group_name=GROUP, pool=DUCKDB_POOL, kinds={"png"},
+          description="A picture of each network (members and links): in the workbook, beside the XMind map, and here.")
+def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    folder = adnet.layout.exports / "networks"
+    with adnet.connect(read_only=True, log=context.log.info) as con:
+        written = write_network_pictures(con, folder)
+        largest = _network_ids(con)[:_UI_PICTURES]
+    prune_files(folder, "network_*.png", written.values())
+    context.log.info(f"drew {len(written)} network picture(s) in {folder}")
+    shown = [f"### {safe_cell(nid)}\n\n![{safe_cell(nid)}]({png_data_uri(thumbnail_png(written[nid].read_bytes()))})\n"
+             for nid in largest if nid in written]
+    more = f"\n\n{len(written) - len(shown)} more in the folder." if len(written) > len(shown) else ""
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(folder)),
+        "networks": len(written),
+        "pictures": dg.MetadataValue.md(("\n".join(shown) or "no network") + more),
+    })
+
+
+@dg.asset(deps=[*_NETWORK_TABLES, "series_groups", "network_travel", "network_movement", network_pictures],
+          group_name=GROUP, pool=DUCKDB_POOL, kinds={"xmind"},
+          description="An XMind map of each network (opens in XMind 2020+ and XMind 8): members, evidence notes, "
+                      "cross links, and a sheet with its summary and travel.")
+def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    folder = adnet.layout.exports / "networks"
+    with adnet.connect(read_only=True, log=context.log.info) as con:
+        pictures = {nid: folder / picture_name(nid) for nid in _network_ids(con)}
+        written = write_network_maps(con, folder, pictures={k: p for k, p in pictures.items() if p.is_file()})
+    prune_files(folder, "network_*.xmind", written.values())
+    context.log.info(f"wrote {len(written)} XMind map(s) to {folder}")
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(folder)),
+        "networks": len(written),
+        "maps": dg.MetadataValue.md(_paths_table(written, adnet.layout.root)),
+    })
+
+
+@dg.asset(deps=[*_NETWORK_TABLES, "phones", "directory_matches", "series_groups", "rotation_links",
+                "network_travel", "network_movement", "quarantine", "snapshots", network_pictures],
+          group_name=GROUP, pool=DUCKDB_POOL, kinds={"excel"},
+          description="adnet.xlsx: every analyst table and a sheet per network with its picture; "
+                      "ad text is never a live formula or link.")
 def excel_workbook(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     target = adnet.layout.exports / "adnet.xlsx"
+    pictures_folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
-        report = write_workbook(con, target)
+        pictures = {nid: pictures_folder / picture_name(nid) for nid in _network_ids(con)}
+        report = write_workbook(con, target, pictures=pictures)
     context.log.info(f"wrote {target} ({len(report.sheets)} sheets)")
+    if report.networks_without_sheet:
+        context.log.warning(f"{report.networks_without_sheet} smaller network(s) have no sheet of their own: "
+                            "they are in the network_members sheet")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(report.path)),
+        "networks_without_sheet": report.networks_without_sheet,
         "sheets": dg.MetadataValue.md(markdown_table(["sheet", "rows"], sorted(report.sheets.items()))),
     })
 
@@ -31,12 +103,34 @@ def graph_files(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mater
     folder = adnet.layout.exports / "graphs"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         written = write_graph_files(con, folder)
-        ids = [r[0] for r in con.execute("SELECT network_id FROM networks ORDER BY network_id").fetchall()]
+        kept = list(written.values())
+        ids = _network_ids(con)
         for nid in ids:
-            write_graph_files(con, folder, network_id=nid)
+            kept += write_graph_files(con, folder, network_id=nid).values()
+    prune_files(folder, "network_*", kept)
     context.log.info(f"wrote the evidence graph and {len(ids)} network(s) to {folder}")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
         "evidence_graph": dg.MetadataValue.path(str(written["gexf"])),
         "networks": len(ids),
+    })
+
+
+@dg.asset(deps=_NETWORK_TABLES + ["phones"], group_name=GROUP, pool=DUCKDB_POOL, kinds={"aleph"},
+          description="FollowTheMoney entities (JSON lines) for OCCRP Aleph: people, phones, addresses, ads, "
+                      "networks and every link, for the whole evidence graph and for each network.")
+def ftm_entities(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
+    folder = adnet.layout.exports / "aleph"
+    with adnet.connect(read_only=True, log=context.log.info) as con:
+        whole = write_ftm_entities(con, folder / "evidence_graph.ftm.json")
+        ids = _network_ids(con)
+        kept = [whole.path] + [write_ftm_entities(con, folder / f"{graph_stem(nid)}.ftm.json", network_id=nid).path
+                               for nid in ids]
+    prune_files(folder, "network_*.ftm.json", kept)
+    context.log.info(f"wrote {whole.n_entities:,} FollowTheMoney entities and {len(ids)} network file(s) to {folder}")
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(folder)),
+        "evidence_graph": dg.MetadataValue.path(str(whole.path)),
+        "entities": whole.n_entities,
+        "by_schema": dg.MetadataValue.md(markdown_table(["schema", "entities"], sorted(whole.counts.items()))),
     })
