@@ -90,9 +90,11 @@ def cmd_ui(args) -> int:
 
     layout = _layout(args)
     home = use_investigation(layout)
-    dagster = shutil.which("dagster")
+    # The dagster installed beside this Python (a venv that is not activated), else the one on PATH.
+    beside = Path(sys.executable).parent / "dagster"
+    dagster = str(beside) if beside.is_file() else shutil.which("dagster")
     if dagster is None:
-        raise SystemExit("adnet: the `dagster` command is not on PATH: install the project with pip install -e .")
+        raise SystemExit("adnet: the `dagster` command is not installed: run pip install -e . in this environment")
     workspace = _workspace_file(home)
     _say(f"adnet: Dagster UI on http://{args.host}:{args.port} (data {layout.root}, instance {home})")
     if args.host not in ("127.0.0.1", "localhost", "::1"):

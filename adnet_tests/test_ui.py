@@ -1,5 +1,6 @@
 """`adnet ui` serves the Dagster UI on 127.0.0.1 from workspace.yaml, with the instance in the data folder."""
 
+import contextlib
 import json
 import os
 import signal
@@ -52,7 +53,8 @@ def test_adnet_ui_serves_the_asset_graph_on_loopback(tmp_path):
         assert {"raw_snapshots", "ad_observations", "ads", "phones", "quarantine", "snapshots"} <= keys
         assert (data / ".dagster" / "dagster.yaml").is_file()  # the instance lives with the data
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited on its own
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
