@@ -8,31 +8,15 @@ CSV extracts (``directory/*.csv``)
 Columns ``phone,name,address,postcode,city,listed_at`` (data contract); one row per listing; a
 number may have several rows. How a file is read:
 
-* **Encoding**, per file: a UTF-8 BOM is stripped (``utf-8-sig``); UTF-16 with a BOM is read as
-  such (Excel's "Unicode text"); otherwise UTF-8. A file that is not UTF-8 is read as cp1252
-  (Windows Norwegian/Swedish exports: "S\\xf8ren" -> "Søren"), or latin-1 when it holds bytes
-  cp1252 leaves undefined. A file that is UTF-8 except on some lines (two exports pasted
-  together) keeps UTF-8 and reads only those lines as cp1252. ``DirectoryReport.encodings`` says
-  which was used for each file, so a wrong guess can be seen.
-* **Delimiter**: sniffed from the header line: the one of ``,`` ``;`` tab ``|`` that makes a
-  ``phone`` column appear (ties: the one giving more known columns). Column names are matched
-  case-insensitively, surrounding spaces ignored; unknown columns are ignored (named in
-  ``DirectoryReport.notes``); missing optional columns are NULL. A file without a ``phone``
-  column, or with a known column twice, is rejected whole (one quarantine row at its header line
-  saying how many data lines were not loaded).
-* **Rows and line numbers**: the header is line 1 (the first non-blank line), the first data row
-  line 2; numbers are *physical* lines of the file, so a row whose quoted field spans lines has
-  the number of the line it starts on. Record boundaries are found set-based in DuckDB with the
-  quoting rules DuckDB's own CSV reader uses (a field is quoted only when it *starts* with ``"``;
-  ``""`` inside is a quote; quotes inside unquoted fields are literal): each line is classified
-  by two regular expressions ("does it end inside a quoted field when it starts outside / inside
-  one?"), and the state after each line follows from the last line that fixes it plus the
-  number of lines that flip it (window functions, no loop over lines). A quoted field never
-  closed, or one that would swallow more than ``max_row_lines`` lines, is a stray quote: that
-  line is set aside and the lines after it are read again from a clean state. Each record is
-  then parsed by DuckDB's ``read_csv`` (all VARCHAR, explicit columns, strict mode) with its line
-  number written in front of it, so rows with the wrong number of fields come back in DuckDB's
-  rejects table *with* their line number.
+* **Reading** is ``csv_records.read_csv_files``, the one CSV reader of adnet (shared with
+  billing records): encoding guessed per file (UTF-8, BOM, UTF-16, cp1252, latin-1, mixed;
+  ``DirectoryReport.encodings`` says which), the delimiter sniffed from the header (the one of
+  ``,`` ``;`` tab ``|`` that makes a ``phone`` column appear; ``DirectoryReport.delimiters``),
+  column names matched case-insensitively, unknown columns ignored and missing optional columns
+  NULL (both named in ``DirectoryReport.notes``), quoted fields over several lines, *physical*
+  line numbers (the header is line 1), stray quotes set aside without swallowing the rest of the
+  file. A file without a ``phone`` column, or with a known column twice, is rejected whole (one
+  quarantine row at its header line saying how many data lines were not loaded).
 * **Quarantine** (returned in ``DirectoryReport.quarantine`` as ``(source_file, line_no, reason,
   raw_line)``; the caller writes them to ``quarantine`` with level 'directory'): wrong field
   count, text after a closing quote, unclosed quotes, empty phone, a phone field holding more than
@@ -70,11 +54,8 @@ is looked up again only when its last answer is older than ``max_age_days``
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -85,9 +66,10 @@ import duckdb
 import pandas as pd
 
 from adnet_assets.layout import DataLayout
+from adnet_assets.lib.csv_records import CsvSpec, csv_files, field_sql, read_csv_files
 from adnet_assets.lib.phone_index import parse_new_phone_strings
-from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_lines
-from adnet_assets.lib.store import ensure_table, sql_path
+from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
+from adnet_assets.lib.store import ensure_table
 from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, PHONE_STRINGS
 
 __all__ = [
@@ -95,9 +77,10 @@ __all__ = [
     "DIRECTORY_LOOKUPS_DDL",
     "DirectoryParams",
     "DirectoryReport",
-    "FIELD_WHITESPACE",
     "QUARANTINE_LEVEL",
     "ServiceListing",
+    "csv_spec",
+    "directory_files",
     "fold_name",
     "listing_visibility",
     "load_directory",
@@ -111,13 +94,7 @@ COLUMNS: tuple[str, ...] = ("phone", "name", "address", "postcode", "city", "lis
 OPTIONAL_COLUMNS: tuple[str, ...] = COLUMNS[1:]
 #: ``quarantine.level`` for rows set aside here.
 QUARANTINE_LEVEL = "directory"
-DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 VISIBILITIES: tuple[str, ...] = ("public", "reserved", "hidden")
-#: Stripped from both ends of every field (spaces, tabs, line breaks, Unicode spaces, zero-width space, BOM);
-#: a field that is nothing else is NULL.
-FIELD_WHITESPACE = " \t\n\r\x0b\x0c\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200C)) + \
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-_WS_SQL = "'" + FIELD_WHITESPACE + "'"
 
 DIRECTORY_LOOKUPS_DDL = DIRECTORY_LOOKUPS.ddl()  # the spec lives in schema.py
 
@@ -258,187 +235,6 @@ def _is_placeholder_address(address: object, params: DirectoryParams) -> bool:
     return bool(words & (set(params.reserved_words) | set(params.hidden_words)))
 
 
-def decode_directory_file(data: bytes) -> tuple[str, str]:
-    """(text, encoding used). Never raises: see the module docstring for the order of guesses."""
-    if data.startswith(codecs.BOM_UTF8):
-        body, label = data[len(codecs.BOM_UTF8):], "utf-8-sig"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            body, label = data, "utf-8"
-    else:
-        body, label = data, "utf-8"
-    try:
-        return body.decode("utf-8"), label
-    except UnicodeDecodeError:
-        pass
-    bad = invalid_utf8_lines(body)
-    raw_lines = body.split(b"\n")
-    bad_set = set(bad)
-    good_non_ascii = any(not line.isascii() for i, line in enumerate(raw_lines, 1) if i not in bad_set)
-    if good_non_ascii:
-        # UTF-8 text with some lines from a Windows export: keep UTF-8, read only those lines as cp1252.
-        parts = [
-            _decode_legacy(line)[0] if i in bad_set else line.decode("utf-8")
-            for i, line in enumerate(raw_lines, 1)
-        ]
-        shown = ",".join(str(n) for n in bad[:20]) + (",..." if len(bad) > 20 else "")
-        return "\n".join(parts), f"utf-8+cp1252 (lines {shown})"
-    return _decode_legacy(body)
-
-
-def _decode_legacy(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
-
-
-def _normalise_newlines(text: str) -> str:
-    text = text.replace("\r\n", "\n")
-    if "\n" not in text and "\r" in text:  # old Mac line ends
-        text = text.replace("\r", "\n")
-    return text
-
-
-def _header_fields(line: str, delimiter: str) -> list[str]:
-    row = next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
-    return [c.replace("\ufeff", "").replace("\u200b", "").strip().strip('"').strip().lower() for c in row]
-
-
-def sniff_header(line: str) -> tuple[str, list[str]]:
-    """(delimiter, column names) of a header line: the delimiter that makes a ``phone`` column appear."""
-    best: tuple[tuple[int, int, int], str, list[str]] | None = None
-    for rank, delim in enumerate(DELIMITERS):
-        names = _header_fields(line, delim)
-        score = ("phone" in names, sum(n in COLUMNS for n in names), len(names) * (len(names) > 1) - rank)
-        if best is None or score > best[0]:
-            best = (score, delim, names)
-    assert best is not None
-    return best[1], best[2]
-
-
-# ------------------------------------------------------------------ record boundaries (SQL)
-
-def _quote_regexes(delim: str) -> tuple[str, str]:
-    """RE2 patterns: a line ends inside a quoted field when it starts (a) outside, (b) inside one."""
-    d = "\\t" if delim == "\t" else delim
-    D, ND, NDQ = f"[{d}]", f"[^{d}]", f'[^{d}"]'
-    open_tail = '"(?:[^"]|"")*'
-    quoted = f'"(?:[^"]|"")*"(?:{NDQ}{ND}*)?'
-    unquoted = f"(?:{NDQ}{ND}*)?"
-    fld = f"(?:{quoted}|{unquoted})"
-    open_if_out = f"(?:{fld}{D})*{open_tail}"
-    open_if_in = f'(?:[^"]|"")*|(?:[^"]|"")*"(?:{NDQ}{ND}*)?(?:{D}{fld})*{D}{open_tail}'
-    return open_if_out, open_if_in
-
-
-_RECORDS_SQL = """
-WITH f AS (
-  SELECT line_no, line, forced_reason IS NOT NULL AS forced, forced_reason,
-         CASE WHEN forced_reason IS NOT NULL THEN false WHEN NOT contains(line, '"') THEN false
-              ELSE regexp_full_match(line, $open_if_out) END AS oo,
-         CASE WHEN forced_reason IS NOT NULL THEN false WHEN NOT contains(line, '"') THEN true
-              ELSE regexp_full_match(line, $open_if_in) END AS oi
-  FROM _adnet_dir_lines
-), k AS (
-  SELECT *, oo = oi AS is_const,
-         sum(CASE WHEN oo AND NOT oi THEN 1 ELSE 0 END) OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS flips
-  FROM f
-), s AS (
-  SELECT *,
-         last_value(CASE WHEN is_const THEN oo END IGNORE NULLS)
-           OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS fixed_state,
-         last_value(CASE WHEN is_const THEN flips END IGNORE NULLS)
-           OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS fixed_flips
-  FROM k
-), o AS (
-  SELECT *, CASE WHEN fixed_state IS NULL THEN flips % 2 = 1
-                 ELSE fixed_state <> ((flips - fixed_flips) % 2 = 1) END AS open_after
-  FROM s
-), b AS (
-  SELECT *, coalesce(lag(open_after) OVER (ORDER BY line_no), false) AS open_before FROM o
-), r AS (
-  SELECT *, sum(CASE WHEN open_before THEN 0 ELSE 1 END)
-              OVER (ORDER BY line_no ROWS UNBOUNDED PRECEDING) AS rec
-  FROM b
-)
-SELECT min(line_no) AS line_no, max(line_no) AS last_line, count(*) AS n_lines,
-       string_agg(line, chr(10) ORDER BY line_no) AS record,
-       arg_max(open_after, line_no) AS unterminated, bool_or(forced) AS forced,
-       max(forced_reason) AS forced_reason
-FROM r GROUP BY rec
-"""
-
-
-_STRAY = ': read as a stray " (write "" for a quote inside a quoted field); the lines after it were read on their own'
-
-
-def _records(con: duckdb.DuckDBPyConnection, delim: str, max_row_lines: int) -> None:
-    """Fill ``_adnet_dir_records`` from ``_adnet_dir_lines``, setting stray-quote lines aside."""
-    open_if_out, open_if_in = _quote_regexes(delim)
-    params = {"open_if_out": open_if_out, "open_if_in": open_if_in}
-    while True:  # one pass per stray quote; a file has few, and each pass sets a line aside
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _adnet_dir_records AS {_RECORDS_SQL}", params)
-        bad = con.execute("""
-            SELECT line_no, last_line, n_lines > $max AS too_long FROM _adnet_dir_records
-            WHERE NOT forced AND (unterminated OR n_lines > $max) ORDER BY line_no LIMIT 1""",
-                          {"max": max_row_lines}).fetchone()
-        if bad is None:
-            return
-        line_no, last_line, too_long = bad
-        reason = (f"quoted field opened on this line is not closed within {max_row_lines} lines" if too_long
-                  else "quoted field opened on this line is never closed" if last_line == line_no
-                  else f"quoted field opened on this line is never closed (runs to the end, line {last_line})")
-        con.execute("UPDATE _adnet_dir_lines SET forced_reason = ? WHERE line_no = ?", [reason + _STRAY, line_no])
-
-
-def _parse_records(con: duckdb.DuckDBPyConnection, delim: str, n_fields: int, tmpdir: str) -> None:
-    """Parse the records with DuckDB's read_csv into ``_adnet_dir_parsed`` (columns l, c0..), and
-    ``_adnet_dir_why`` (line_no, reason) for every record it could not read."""
-    body = con.execute("""
-        SELECT string_agg(CAST(line_no AS VARCHAR) || $d || record, chr(10) ORDER BY line_no)
-        FROM _adnet_dir_records WHERE NOT forced AND trim(record) <> ''""", {"d": delim}).fetchone()[0]
-    tmp = Path(tmpdir) / "records.csv"
-    tmp.write_text((body or "") + "\n", encoding="utf-8")
-    col_names = ["l"] + [f"c{i}" for i in range(n_fields)]
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in col_names) + "}"
-    delim_sql = delim.replace("'", "''")
-    for t in ("_adnet_dir_rejects", "_adnet_dir_reject_scans"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _adnet_dir_parsed AS
-        SELECT * FROM read_csv('{sql_path(tmp)}', header = false, auto_detect = false, delim = '{delim_sql}',
-                               quote = '"', escape = '"', columns = {columns}, strict_mode = true,
-                               null_padding = false, store_rejects = true, rejects_table = '_adnet_dir_rejects',
-                               rejects_scan = '_adnet_dir_reject_scans', parallel = false)
-        WHERE l IS NOT NULL""")
-    # The reason from DuckDB's rejects table, found by the line number written in front of the record.
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _adnet_dir_why AS
-        WITH rj AS (
-          SELECT TRY_CAST(regexp_extract(csv_line, '^([0-9]+)', 1) AS BIGINT) AS line_no, error_type,
-                 TRY_CAST(regexp_extract(error_message, 'Found: ([0-9]+)', 1) AS BIGINT) - 1 AS found
-          FROM _adnet_dir_rejects
-        ), why AS (
-          SELECT line_no,
-                 CASE WHEN bool_or(error_type IN ('TOO MANY COLUMNS', 'MISSING COLUMNS'))
-                        THEN 'row has ' || coalesce(CAST(CASE WHEN bool_or(error_type = 'TOO MANY COLUMNS')
-                                                             THEN max(found) ELSE min(found) END AS VARCHAR), 'a different number of')
-                             || ' fields, the header has {n_fields}'
-                      WHEN bool_or(error_type = 'UNQUOTED VALUE')
-                        THEN 'text after the closing quote of a quoted field (a quote inside a field must be written "")'
-                      ELSE 'not readable as a CSV row: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) END AS reason
-          FROM rj WHERE line_no IS NOT NULL GROUP BY line_no
-        )
-        SELECT r.line_no, r.last_line, r.n_lines,
-               coalesce(w.reason, 'not readable as a CSV row with the header''s {n_fields} fields') AS reason
-        FROM _adnet_dir_records r LEFT JOIN why w USING (line_no)
-        WHERE NOT r.forced AND trim(r.record) <> ''
-          AND r.line_no NOT IN (SELECT CAST(l AS BIGINT) FROM _adnet_dir_parsed)""")
-
-
 # --------------------------------------------------------------------------- the reader
 
 _WORK_DDL = """
@@ -449,101 +245,18 @@ CREATE OR REPLACE TEMP TABLE _adnet_dir_quarantine (
   source_file VARCHAR, line_no BIGINT, reason VARCHAR, raw_line VARCHAR);
 """
 
-_WORK_TABLES = ("_adnet_dir_rows", "_adnet_dir_quarantine", "_adnet_dir_lines", "_adnet_dir_records",
-                "_adnet_dir_parsed", "_adnet_dir_why", "_adnet_dir_rejects", "_adnet_dir_reject_scans",
-                "_adnet_dir_phones")
+_WORK_TABLES = ("_adnet_dir_rows", "_adnet_dir_quarantine", "_adnet_dir_phones")
 
 
-def _cut(text: str | None) -> str | None:
-    return None if text is None else text[:QUARANTINE_LINE_CHARS]
+def csv_spec(params: DirectoryParams = DEFAULT_PARAMS) -> CsvSpec:
+    """How ``csv_records`` reads a directory extract: the contract's columns, ``phone`` required."""
+    return CsvSpec(columns=COLUMNS, required=("phone",), max_row_lines=params.max_row_lines)
 
 
 def directory_files(layout: DataLayout) -> list[Path]:
     """``directory/*.csv`` (any case), skipping hidden, temporary and Excel lock files."""
-    folder = layout.directory
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith((".", "~$")))
+    return csv_files(layout.directory)
 
-
-def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, report: DirectoryReport,
-               params: DirectoryParams, tmpdir: str) -> None:
-    text, encoding = decode_directory_file(path.read_bytes())
-    report.encodings[source_file] = encoding
-    if encoding.startswith(("cp1252", "latin-1", "utf-8+")):
-        report.notes.append(f"{source_file}: not UTF-8, read as {encoding}")
-    lines = _normalise_newlines(text).split("\n")
-    header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
-
-    def reject(line_no: int | None, reason: str, raw: str | None) -> None:
-        report.rejected_files.append(source_file)
-        con.execute("INSERT INTO _adnet_dir_quarantine VALUES (?, ?, ?, ?)", [source_file, line_no, reason, _cut(raw)])
-
-    if header_idx is None:
-        reject(None, "empty file: no header line (expected phone,name,address,postcode,city,listed_at)", None)
-        return
-    header_line = lines[header_idx].rstrip("\r")
-    header_no = header_idx + 1
-    delim, names = sniff_header(header_line)
-    report.delimiters[source_file] = {"\t": "tab"}.get(delim, delim)
-    n_data = sum(1 for line in lines[header_idx + 1:] if line.strip())
-    if "phone" not in names:
-        reject(header_no, f"no 'phone' column in the header (found: {', '.join(n or '(empty)' for n in names)}; "
-                          f"expected phone,name,address,postcode,city,listed_at): file not loaded, "
-                          f"{n_data} data line(s) not read", header_line)
-        return
-    twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
-    if twice:
-        reject(header_no, f"column(s) {', '.join(twice)} appear more than once in the header: which one holds "
-                          f"the value cannot be told; file not loaded, {n_data} data line(s) not read", header_line)
-        return
-    unknown = [n for n in names if n not in COLUMNS]
-    if unknown:
-        report.notes.append(f"{source_file}: column(s) ignored: {', '.join(n or '(empty)' for n in unknown)}")
-    missing = [c for c in OPTIONAL_COLUMNS if c not in names]
-    if missing:
-        report.notes.append(f"{source_file}: no column(s) {', '.join(missing)}: read as empty")
-
-    con.execute("CREATE OR REPLACE TEMP TABLE _adnet_dir_lines (line_no BIGINT, line VARCHAR, forced_reason VARCHAR)")
-    con.execute("""
-        INSERT INTO _adnet_dir_lines
-        SELECT line_no, rtrim(line, chr(13)), CAST(NULL AS VARCHAR)
-        FROM (SELECT unnest(parts) AS line, unnest(generate_series(1, len(parts))) AS line_no
-              FROM (SELECT string_split($text, chr(10)) AS parts))
-        WHERE line_no > $header_no""", {"text": "\n".join(lines), "header_no": header_no})
-    n_fields = len(names)
-    while True:
-        _records(con, delim, params.max_row_lines)
-        _parse_records(con, delim, n_fields, tmpdir)
-        # A row over several lines that DuckDB cannot read either started at a stray quote: that line
-        # is set aside and the lines after it are read on their own (a good row among them loads).
-        spread = con.execute("SELECT count(*) FROM _adnet_dir_why WHERE n_lines > 1").fetchone()[0]
-        if not spread:
-            break
-        con.execute("""
-            UPDATE _adnet_dir_lines SET forced_reason =
-                'quoted field opened on this line runs to line ' || w.last_line || ' and that row cannot be read'
-                || $stray
-            FROM _adnet_dir_why w WHERE w.n_lines > 1 AND _adnet_dir_lines.line_no = w.line_no""", {"stray": _STRAY})
-
-    con.execute("""
-        INSERT INTO _adnet_dir_quarantine
-        SELECT $f, r.line_no, coalesce(r.forced_reason, w.reason), left(r.record, $cut)
-        FROM _adnet_dir_records r LEFT JOIN _adnet_dir_why w USING (line_no)
-        WHERE r.forced OR w.line_no IS NOT NULL
-        ORDER BY r.line_no""", {"f": source_file, "cut": QUARANTINE_LINE_CHARS})
-    pos = {n: i for i, n in enumerate(names)}
-
-    def col(name: str) -> str:
-        return f"nullif(trim(p.c{pos[name]}, {_WS_SQL}), '')" if name in pos else "CAST(NULL AS VARCHAR)"
-
-    con.execute(f"""
-        INSERT INTO _adnet_dir_rows
-        SELECT $f, CAST(p.l AS BIGINT), {col('phone')}, {col('name')}, {col('address')}, {col('postcode')},
-               {col('city')}, {col('listed_at')}, r.record
-        FROM _adnet_dir_parsed p JOIN _adnet_dir_records r ON r.line_no = CAST(p.l AS BIGINT)
-        ORDER BY 2""", {"f": source_file})
 
 
 def _register_names(con: duckdb.DuckDBPyConnection, view: str, names_sql: str, params: DirectoryParams) -> None:
@@ -608,11 +321,16 @@ def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, defaul
         raise ValueError(f"default_country must be an ISO 3166 alpha-2 code, got {default_country!r}")
     con.execute(_WORK_DDL)
     try:
-        with tempfile.TemporaryDirectory(prefix="adnet-directory-") as tmpdir:
-            for path in directory_files(layout):
-                source_file = path.relative_to(layout.root).as_posix()
-                report.files.append(source_file)
-                _read_file(con, path, source_file, report, params, tmpdir)
+        files = [(path, path.relative_to(layout.root).as_posix()) for path in directory_files(layout)]
+        for info in read_csv_files(con, files, csv_spec(params), rows_table="_adnet_dir_rows",
+                                   quarantine_table="_adnet_dir_quarantine"):
+            report.files.append(info.source_file)
+            report.encodings[info.source_file] = info.encoding
+            if info.delimiter is not None:
+                report.delimiters[info.source_file] = info.delimiter
+            if info.rejected:
+                report.rejected_files.append(info.source_file)
+            report.notes.extend(info.notes)
 
         # Empty phones and all-empty rows.
         report.blank_rows = con.execute("""
@@ -738,9 +456,9 @@ def _replace_api_listings(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[
         _register_addresses(con, "_adnet_api_addresses", "SELECT address FROM _adnet_api_rows", params)
         cols = ", ".join(f'"{c}"' for c in DIRECTORY_LISTINGS.column_names)
         staged = f"""(SELECT listing_id, source, source_file, CAST(line_no AS BIGINT) AS line_no, phone_raw, phone,
-                            nullif(trim(name, {_WS_SQL}), '') AS name, nullif(trim(address, {_WS_SQL}), '') AS address,
-                            nullif(trim(postcode, {_WS_SQL}), '') AS postcode, nullif(trim(city, {_WS_SQL}), '') AS city,
-                            nullif(trim(listed_at, {_WS_SQL}), '') AS listed_at, visibility FROM _adnet_api_rows)"""
+                            {field_sql('name')} AS name, {field_sql('address')} AS address,
+                            {field_sql('postcode')} AS postcode, {field_sql('city')} AS city,
+                            {field_sql('listed_at')} AS listed_at, visibility FROM _adnet_api_rows)"""
         con.execute(f"""INSERT INTO directory_listings ({cols})
                         SELECT {cols} FROM ({_listing_select(con, staged, '_adnet_api_names', '_adnet_api_addresses')})
                         ORDER BY listing_id""")

@@ -14,12 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adnet_assets.layout import DataLayout
+from adnet_assets.lib.csv_records import FIELD_WHITESPACE, decode_csv_bytes
 from adnet_assets.lib.directory import (
     DIRECTORY_LOOKUPS_DDL,
-    FIELD_WHITESPACE,
     DirectoryParams,
     ServiceListing,
-    decode_directory_file,
     fold_name,
     listing_visibility,
     load_directory,
@@ -96,13 +95,13 @@ def test_listing_visibility(name, vis):
 # ------------------------------------------------------------------------------ decoding
 
 def test_decoding_guesses():
-    assert decode_directory_file("phone\n1".encode("utf-8")) == ("phone\n1", "utf-8")
-    assert decode_directory_file(b"\xef\xbb\xbfphone\n1") == ("phone\n1", "utf-8-sig")
-    assert decode_directory_file("phone,name\n1,Søren".encode("cp1252")) == ("phone,name\n1,Søren", "cp1252")
-    assert decode_directory_file("phone,name\n1,Søren".encode("utf-16")) == ("phone,name\n1,Søren", "utf-16")
-    assert decode_directory_file(b"phone\n\x81\xd8") == ("phone\n\x81\xd8", "latin-1")  # 0x81: not cp1252
+    assert decode_csv_bytes("phone\n1".encode("utf-8")) == ("phone\n1", "utf-8")
+    assert decode_csv_bytes(b"\xef\xbb\xbfphone\n1") == ("phone\n1", "utf-8-sig")
+    assert decode_csv_bytes("phone,name\n1,Søren".encode("cp1252")) == ("phone,name\n1,Søren", "cp1252")
+    assert decode_csv_bytes("phone,name\n1,Søren".encode("utf-16")) == ("phone,name\n1,Søren", "utf-16")
+    assert decode_csv_bytes(b"phone\n\x81\xd8") == ("phone\n\x81\xd8", "latin-1")  # 0x81: not cp1252
     mixed = "phone,name\n1,Åse\n".encode("utf-8") + "2,Søren\n".encode("cp1252")
-    text, enc = decode_directory_file(mixed)
+    text, enc = decode_csv_bytes(mixed)
     assert text == "phone,name\n1,Åse\n2,Søren\n" and enc == "utf-8+cp1252 (lines 3)"
 
 
