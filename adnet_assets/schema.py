@@ -89,7 +89,7 @@ QUARANTINE = Table(
     "What was set aside and why, with its place, so that nothing is silently lost.",
     (
         C("window", "VARCHAR", "partition key (NULL for folders that are not snapshots)"),
-        C("level", "VARCHAR", "line | snapshot | folder (snapshots/) | directory (a directory CSV row or file)"),
+        C("level", "VARCHAR", "line | snapshot | folder (snapshots/) | directory | billing (a CSV row or file)"),
         C("site", "VARCHAR", "the site's host name"),
         C("snapshot_id", "VARCHAR", "crawl start in UTC"),
         C("source_file", "VARCHAR", "path relative to the data folder"),
@@ -354,7 +354,7 @@ LINKS = Table(
     "links", "one piece of evidence between two entities",
     "Every piece of evidence, typed, weighted and traceable to snapshot lines and directory rows.",
     (
-        C("kind", "VARCHAR", "same_phone | rotation | series | directory | owner_address | shared_address | photo | text | billing"),
+        C("kind", "VARCHAR", "ad_phone | rotation | series | directory | owner_address | photo | contact | text | billing"),
         C("a", "VARCHAR", "typed key: phone:<E.164> | ad:<site:ad_id> | owner:<owner_id> | address:<address_key>"),
         C("b", "VARCHAR", "typed key (a < b for symmetric kinds)"),
         C("weight", "DOUBLE", "strength of the evidence, 0-1"),
@@ -478,9 +478,126 @@ NETWORK_MOVEMENT = Table(
     ),
 )
 
+# ---------------------------------------------------------------- billing (issue 6)
+# Billing records (call detail records) of phones taken back by their registered owners
+# (billing/*.csv): every number the phone talked to, when, and on which network.
+
+BILLING_EVENTS = Table(
+    "billing_events", "one call, SMS or data session of one recovered phone",
+    "Every readable row of billing/*.csv, typed, numbers in E.164; an event found in several (overlapping) "
+    "files is loaded once. Bad rows go to quarantine (level 'billing') with file, line and reason.",
+    (
+        C("subscriber", "VARCHAR", "the recovered phone (E.164): whose billing record this is"),
+        C("subscriber_region", "VARCHAR", "the subscriber number's own country (ISO alpha-2): its home network's country"),
+        C("event_at", "TIMESTAMPTZ", "when the event happened (the record's time with its zone)"),
+        C("timestamp_raw", "VARCHAR", "the time as written in the file"),
+        C("local_date", "DATE", "the day as written (the record's local time, not UTC)"),
+        C("local_minute", "INTEGER", "minute of the day as written (0-1439): the phone's local time of day"),
+        C("utc_offset_min", "INTEGER", "the zone offset written in the time, in minutes (+120 for +02:00)"),
+        C("direction", "VARCHAR", "in | out"),
+        C("kind", "VARCHAR", "call | sms | data"),
+        C("counterpart", "VARCHAR", "the other party in E.164; NULL for data sessions and numbers that cannot be read"),
+        C("counterpart_raw", "VARCHAR", "the other party as written (short codes and sender names stay here)"),
+        C("counterpart_region", "VARCHAR", "the other party's number's country (ISO alpha-2)"),
+        C("duration_s", "BIGINT", "seconds (NULL when the file leaves it empty)"),
+        C("network", "VARCHAR", "the network that carried the event, as written"),
+        C("country", "VARCHAR", "that network's country (ISO alpha-2, upper case): a foreign one means roaming"),
+        C("roaming", "BOOLEAN", "country is not the subscriber's home country"),
+        C("source_file", "VARCHAR", "billing CSV path relative to the data folder (the first file holding the event)"),
+        C("line_no", "BIGINT", "1-based physical line in source_file (the header is line 1)"),
+        C("n_files", "BIGINT", "files holding this event (overlapping exports)"),
+    ),
+)
+
+BILLING_COUNTERPARTS = Table(
+    "billing_counterparts", "one other party in billing records",
+    "Every number the recovered phones talked to, ranked by score: controller-like numbers (many of the phones, "
+    "on most days, at regular times, mostly SMS, often foreign) above customers; each row says why in words.",
+    (
+        C("counterpart", "VARCHAR", "the other party (E.164)"),
+        C("n_subscribers", "BIGINT", "recovered phones it talked to"),
+        C("n_events", "BIGINT", "calls and SMS with them"),
+        C("score", "DOUBLE", "how controller-like (0-1): presence x pattern, see lib/billing_counterparts.py"),
+        C("rank", "BIGINT", "1 = most controller-like (score, then events)"),
+        C("role", "VARCHAR", "controller-like | customer-like | occasional"),
+        C("reason", "VARCHAR", "why it ranks where it does, in words"),
+        C("subscribers", "VARCHAR[]", "the recovered phones it talked to"),
+        C("subscriber_networks", "VARCHAR[]", "networks those phones belong to (network_members), empty when unknown"),
+        C("best_group", "VARCHAR", "the network (or 'all recovered phones') whose phones it covers most"),
+        C("group_size", "BIGINT", "recovered phones in best_group"),
+        C("n_group_subscribers", "BIGINT", "of those, phones it talked to"),
+        C("n_days", "BIGINT", "distinct (local) days with contact"),
+        C("n_days_possible", "BIGINT", "distinct days its recovered phones have any event in the records"),
+        C("n_contacts", "BIGINT", "contacts: events with one phone less than contact_gap_min apart count once"),
+        C("n_calls", "BIGINT", "calls"),
+        C("n_sms", "BIGINT", "SMS"),
+        C("sms_share", "DOUBLE", "n_sms / (n_calls + n_sms)"),
+        C("n_in", "BIGINT", "events towards the recovered phones"),
+        C("n_out", "BIGINT", "events from the recovered phones"),
+        C("call_seconds", "BIGINT", "total call duration"),
+        C("regularity", "DOUBLE", "share of contacts within +-regular_window_min of the pair's two usual times of day, "
+                                  "shrunk towards the chance level for few contacts (0-1)"),
+        C("usual_times", "VARCHAR", "the usual local times of day with their spread, e.g. '10:39 ± 4 min, 22:11 ± 3 min'"),
+        C("evening_share", "DOUBLE", "share of contacts in the evening or at night (18:00-06:00 local)"),
+        C("country", "VARCHAR", "the number's country (ISO alpha-2)"),
+        C("foreign_number", "BOOLEAN", "the number's country differs from its recovered phones' home country"),
+        C("in_ads", "BOOLEAN", "the number is itself shown in ads (phones)"),
+        C("n_ads", "BIGINT", "ads showing it (0 when not in ads)"),
+        C("network_ids", "VARCHAR[]", "networks it is itself a member phone of (network_members)"),
+        C("coverage", "DOUBLE", "share of the phone-days of best_group's recovered phones with contact (0-1)"),
+        C("persistence", "DOUBLE", "mean share of the days of the phones it talks to with contact (0-1)"),
+        C("presence", "DOUBLE", "how much it is in the phones' lives (0-1): mean of coverage and persistence"),
+        C("pattern_score", "DOUBLE", "how controller-like its contacts look (0-1): regularity, SMS, foreign, daytime"),
+        C("first_event", "TIMESTAMPTZ", "first event"),
+        C("last_event", "TIMESTAMPTZ", "last event"),
+    ),
+)
+
+BILLING_ROAMING = Table(
+    "billing_roaming", "one period of one recovered phone on foreign networks of one country",
+    "When the recovered phones were run from abroad: days on a foreign network, joined into periods "
+    "(a gap of at most one day joins).",
+    (
+        C("subscriber", "VARCHAR", "the recovered phone (E.164)"),
+        C("home_country", "VARCHAR", "the phone number's own country"),
+        C("country", "VARCHAR", "the foreign network's country (ISO alpha-2)"),
+        C("period_no", "BIGINT", "1-based number of the period for this phone and country, in time order"),
+        C("first_day", "DATE", "first local day with an event on a network of that country"),
+        C("last_day", "DATE", "last such day"),
+        C("n_days", "BIGINT", "distinct days with events there"),
+        C("span_days", "BIGINT", "last_day - first_day + 1"),
+        C("n_events", "BIGINT", "events carried by that country's networks in the period"),
+        C("networks", "VARCHAR[]", "the networks that carried them, as written"),
+        C("source_files", "VARCHAR[]", "billing files holding them"),
+        C("description", "VARCHAR", "the period in words"),
+    ),
+)
+
+
+# ---------------------------------------------------------------- red flags (issue 6)
+
+RED_FLAGS = Table(
+    "red_flags", "one indicator on one ad, phone or network",
+    "Screening signals, not verdicts: indicators from CMM's technology-facilitated trafficking red flags and "
+    "the research on ad data, each with its evidence in words, the measured value and its source.",
+    (
+        C("entity_type", "VARCHAR", "ad | phone | network"),
+        C("entity_key", "VARCHAR", "ad_key (site:ad_id), E.164 phone, or network_id"),
+        C("flag", "VARCHAR", "the indicator (snake_case; lib/red_flags.py INDICATORS lists each with its source)"),
+        C("category", "VARCHAR", "CMM category: recruitment | control_and_surveillance | financial | behavioural "
+                                 "| know_your_customer"),
+        C("evidence", "VARCHAR", "what was measured, in plain words with the numbers (names from ads cut to 30 "
+                                 "characters, at most 5 listed)"),
+        C("value", "DOUBLE", "the measured quantity the threshold applies to (names, cities, numbers, days, ...)"),
+        C("source", "VARCHAR", "where the indicator comes from (short citation)"),
+        C("note", "VARCHAR", "caution: why the signal may be innocent; NULL when none"),
+    ),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
     DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
     PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
     AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS, NETWORK_MOVEMENT,
+    BILLING_EVENTS, BILLING_COUNTERPARTS, BILLING_ROAMING, RED_FLAGS,
 )}

@@ -14,17 +14,31 @@ default: ad texts are copied Europe-wide, so the method found them unreliable).
     photo           ad ↔ ad        the same or a near-identical photo, stock photos excluded (photo_links)
     contact         ad ↔ ad        the same Telegram handle in the ads' contact field (ad_observations)
     text            ad ↔ ad        near-duplicate texts, boilerplate excluded (text_links); weak
+    billing         phone ↔ phone  a recovered phone's billing records show it talking to a number that is
+                                   itself shown in ads: strong only when that number is controller-like
+                                   (billing_events; scored here without networks, see below)
+
+Billing evidence and the networks: ``billing_counterparts`` (the analysts' ranking) uses the networks
+as a feature, and the networks are built from these links. So that evidence never depends on its own
+result (or on an earlier run's networks), this step scores the other parties with the same formula
+but without network membership (every recovered phone in one group) and links from that.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import duckdb
 
+from adnet_assets.lib.billing import DEFAULT_PARAMS as DEFAULT_BILLING
+from adnet_assets.lib.billing import BillingParams
+from adnet_assets.lib.billing_counterparts import billing_links_sql, build_billing_counterparts
 from adnet_assets.lib.keys import sql_key
 from adnet_assets.lib.store import replace_table, table_exists
-from adnet_assets.schema import LINKS
+from adnet_assets.schema import BILLING_COUNTERPARTS, LINKS
+
+_PRESCORED = dataclasses.replace(BILLING_COUNTERPARTS, name="_adnet_billing_prescored")
 
 
 @dataclass(frozen=True)
@@ -174,9 +188,18 @@ _SOURCES = (
 )
 
 
-def build_links(con: duckdb.DuckDBPyConnection, weights: LinkWeights = LinkWeights()) -> dict[str, int]:
+def build_links(con: duckdb.DuckDBPyConnection, weights: LinkWeights = LinkWeights(),
+                billing: BillingParams = DEFAULT_BILLING) -> dict[str, int]:
     """Replace ``links`` with every kind whose evidence table exists; returns rows per kind."""
     parts = [builder(weights) for tables, builder in _SOURCES if all(table_exists(con, t) for t in tables)]
-    select = " UNION ALL ".join(f"({p})" for p in parts) if parts else "SELECT * FROM links WHERE false"
-    replace_table(con, LINKS, f"SELECT * FROM ({select}) AS t(kind, a, b, weight, evidence, a_type, b_type, source, strength, for_networks)")
+    with_billing = table_exists(con, "billing_events")
+    if with_billing:
+        build_billing_counterparts(con, billing, use_networks=False, into=_PRESCORED)
+        parts.append(billing_links_sql(billing, counterparts=_PRESCORED.name))
+    try:
+        select = " UNION ALL ".join(f"({p})" for p in parts) if parts else "SELECT * FROM links WHERE false"
+        replace_table(con, LINKS, f"SELECT * FROM ({select}) AS t(kind, a, b, weight, evidence, a_type, b_type, source, strength, for_networks)")
+    finally:
+        if with_billing:
+            con.execute(f'DROP TABLE IF EXISTS "{_PRESCORED.name}"')
     return dict(con.execute("SELECT kind, count(*) FROM links GROUP BY kind ORDER BY kind").fetchall())
