@@ -4,6 +4,14 @@
 copied Europe-wide); sharing one is therefore *not* evidence of a network.
 Some texts carry HTML markup or emojis, and a few start with ``=``, ``+`` or
 ``@`` so that spreadsheet exports downstream must defuse formulas.
+
+One fragment per language asks for payment by app or a deposit first (Vipps, Swish,
+MobilePay, Revolut/PayPal): network cells and independents draw fragments from the same pools,
+so payment hints appear in both, as in real markets (``red_flags.payment_hint`` is a screening
+signal, not a network detector). "Kun avtaler på forhånd" (appointments in advance) is the
+near miss: it is not a payment. The hints replace the text of existing fragments rather than
+adding new ones, so that the pools keep their sizes and the random stream, hence the rest of the
+market, stays the same for a given seed.
 """
 
 from __future__ import annotations
@@ -62,23 +70,26 @@ FRAGMENTS = {
     "no": [
         "Jeg er naturlig og hyggelig, og elsker å le.", "Diskret leilighet nær stasjonen.",
         "Kun avtaler på forhånd.", "Ikke skjult nummer, takk.", "Jeg kan komme til deg.",
-        "Jeg snakker engelsk og litt norsk.", "Sen kveld er ok.", "Ingen stress, god tid.",
+        "Jeg snakker engelsk og litt norsk.", "Sen kveld er ok. Depositum på Vipps før avtalen.",
+        "Ingen stress, god tid.",
         "Ekte bilder, ingen overraskelser.", "Dusj tilgjengelig 🚿", "Ring gjerne etter kl. 12.",
         "Smilende jente med mye energi ⚡", "Parkering i nærheten.", "Helg er best for meg.",
         "Jeg har fri noen dager – benytt sjansen!", "Trygt og rent 🌸",
     ],
     "sv": [
         "Jag är naturlig och glad.", "Diskret lägenhet nära stationen.", "Endast bokning i förväg.",
-        "Inga dolda nummer.", "Jag pratar engelska.", "Äkta bilder 💯", "Sena kvällar går bra.",
+        "Inga dolda nummer.", "Jag pratar engelska.", "Äkta bilder 💯",
+        "Sena kvällar går bra. Förskott via Swish.",
     ],
     "da": [
         "Jeg er naturlig og glad.", "Diskret lejlighed tæt på stationen.", "Kun aftaler i forvejen.",
-        "Ingen skjulte numre.", "Jeg taler engelsk.", "Ægte billeder 💯",
+        "Ingen skjulte numre.", "Jeg taler engelsk.", "Ægte billeder 💯 Betaling med MobilePay.",
     ],
     "en": [
         "Natural, friendly and easy-going.", "Discreet flat near the station.", "Appointments only.",
         "No withheld numbers.", "I can come to your hotel.", "Real pictures, no photoshop.",
-        "Late evenings are fine.", "Shower available.", "Text me first, I reply quickly 📱",
+        "Late evenings are fine. Deposit first by Revolut or PayPal.", "Shower available.",
+        "Text me first, I reply quickly 📱",
         "Respect and hygiene are important to me.", "Available this week only!",
     ],
 }
