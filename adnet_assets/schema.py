@@ -101,7 +101,8 @@ QUARANTINE = Table(
 
 PHONE_STRINGS = Table(
     "phone_strings", "one distinct displayed string read in one country (one row per number in it)",
-    "Each distinct raw phone string parsed once: the E.164 number(s) in it and how it was obfuscated.",
+    "Each distinct raw phone string parsed once (from ads, directory rows and billing records): the E.164 "
+    "number(s) in it and how it was obfuscated.",
     (
         C("raw", "VARCHAR", "the string as displayed in the ad"),
         C("default_country", "VARCHAR", "country used to read national numbers (the ad's country, default NO)"),

@@ -46,8 +46,9 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
         for row in csv.DictReader(fh):
             truth[(row["raw"], row["default_country"])] = row["phone"]
     read = {}
-    for raw, country, phone in con.execute(
-            "SELECT raw, default_country, phone FROM phone_strings WHERE \"index\" = 0").fetchall():
+    for raw, country, phone in con.execute(  # the strings ads displayed (the cache also holds directory and billing ones)
+            """SELECT raw, default_country, phone FROM phone_strings WHERE "index" = 0
+               AND raw IN (SELECT unnest(phones_raw) FROM ad_observations)""").fetchall():
         read[(raw, country)] = phone
     shown = set(read) & set(truth)
     assert len(shown) >= 0.9 * len(read)
@@ -87,6 +88,17 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
         lines = (exports / "aleph" / f"network_{nid}.ftm.json").read_text(encoding="utf-8").splitlines()
         assert any(json.loads(line)["schema"] == "Organization" for line in lines)
     assert len(workbook["network " + ids[0]]._images) == 1
+    # billing and red flags: the planted controllers head the ranking, every flag is grounded
+    traps = json.loads((root / "demo-truth" / "traps.json").read_text(encoding="utf-8"))
+    controllers = {c["phone"] for net in traps.get("billing", []) for c in net["controllers"]}
+    con = duckdb.connect(str(root / "adnet.duckdb"), read_only=True)
+    if controllers:
+        top = {r[0] for r in con.execute(
+            "SELECT counterpart FROM billing_counterparts ORDER BY rank LIMIT ?", [len(controllers)]).fetchall()}
+        assert top == controllers
+    flags = dict(con.execute("SELECT entity_type, count(*) FROM red_flags GROUP BY ALL").fetchall())
+    assert flags.get("network", 0) >= len(ids) and flags.get("ad", 0) > 0
+    con.close()
     # the run is in the investigation's Dagster instance: one run over the whole range of windows
     with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
         first = instance.get_runs()[-1]  # newest first: the fixture's run is the oldest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import dagster as dg
@@ -81,3 +82,17 @@ def check_query(con, failing_sql: str, what: str, columns: list[str]) -> dg.Asse
         metadata={"failing_rows": n, "rule": what,
                   **({"sample": dg.MetadataValue.md(markdown_table(columns, sample))} if n else {})},
     )
+
+
+def report_metadata(report) -> dict:
+    """A lib report dataclass as metadata: numbers as numbers, the rest as text."""
+    out = {}
+    for f in dataclasses.fields(report):
+        value = getattr(report, f.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value in (None, [], {}, ()):
+                continue
+            out[f.name] = dg.MetadataValue.text(str(value)[:2000])
+        else:
+            out[f.name] = value
+    return out

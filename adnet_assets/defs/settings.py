@@ -26,6 +26,8 @@ class MethodSettings(dg.ConfigurableResource):
     texts: dict[str, Any] = Field(default_factory=dict, description="lib.texts.TextParams")
     links: dict[str, Any] = Field(default_factory=dict, description="lib.links.LinkWeights")
     networks: dict[str, Any] = Field(default_factory=dict, description="lib.networks.NetworkParams")
+    billing: dict[str, Any] = Field(default_factory=dict, description="lib.billing.BillingParams")
+    red_flags: dict[str, Any] = Field(default_factory=dict, description="lib.red_flags.RedFlagParams")
 
     def params(self, step: str, cls: type[T]) -> T:
         overrides = dict(getattr(self, step) or {})

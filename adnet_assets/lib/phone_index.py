@@ -67,12 +67,16 @@ def update_phone_strings(con: duckdb.DuckDBPyConnection, default_country: str = 
     Returns (newly parsed distinct strings, rows in phone_strings).
     """
     parsed = parse_new_phone_strings(con, _distinct_strings_sql(default_country))
-    # Strings nothing shows any more are dropped; the directory's strings stay (it caches its own).
+    # Strings nothing shows any more are dropped; the directory's and the billing records' strings
+    # stay (those steps cache their own, and read them in the country of their row).
     directory = ("UNION SELECT phone_raw, '" + default_country + "' FROM directory_listings"
                  if table_exists(con, "directory_listings") else "")
+    billing = ("""UNION SELECT p.raw, p.default_country FROM phone_strings p
+                  WHERE p.raw IN (SELECT counterpart_raw FROM billing_events UNION SELECT subscriber FROM billing_events)"""
+               if table_exists(con, "billing_events") else "")
     con.execute(f"""
         DELETE FROM phone_strings p WHERE NOT EXISTS (
-            SELECT 1 FROM ({_distinct_strings_sql(default_country)} {directory}) s
+            SELECT 1 FROM ({_distinct_strings_sql(default_country)} {directory} {billing}) s
             WHERE s.raw = p.raw AND s.default_country = p.default_country)
     """)
     return parsed, con.execute("SELECT count(*) FROM phone_strings").fetchall()[0][0]

@@ -4,14 +4,13 @@ Each asset reads its inputs in adnet.duckdb, calls one lib function, writes its 
 transaction and reports what a data engineer wants to see.
 """
 
-import dataclasses
-
 import dagster as dg
 
-from adnet_assets.defs.metadata import build_table, markdown_table, table_metadata
+from adnet_assets.defs.metadata import build_table, markdown_table, report_metadata, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData, PhoneDirectory
 from adnet_assets.defs.settings import MethodSettings
 from adnet_assets.lib.addresses import AddressParams, build_addresses
+from adnet_assets.lib.billing import BillingParams
 from adnet_assets.lib.directory import DirectoryParams, load_directory, phones_due_for_lookup, record_lookups
 from adnet_assets.lib.links import LinkWeights, build_links
 from adnet_assets.lib.owners import OwnerParams, resolve_owners
@@ -27,20 +26,6 @@ from adnet_assets.schema import (
 
 GROUP = "evidence"
 _DIRECTORY_LEVEL = "directory"
-
-
-def _report(report) -> dict:
-    """A lib report dataclass as metadata: numbers as numbers, the rest as text."""
-    out = {}
-    for f in dataclasses.fields(report):
-        value = getattr(report, f.name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            if value in (None, [], {}, ()):
-                continue
-            out[f.name] = dg.MetadataValue.text(str(value)[:2000])
-        else:
-            out[f.name] = value
-    return out
 
 
 @dg.asset(deps=["phones"], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb", "python"},
@@ -86,7 +71,7 @@ def directory_listings(context: dg.AssetExecutionContext, adnet: AdnetData, sett
             context.log.info(note)
         context.log.info(f"{report.rows_loaded} directory row(s) loaded from {len(report.files)} file(s), "
                          f"{report.rows_quarantined} quarantined")
-        return _report(report)
+        return report_metadata(report)
 
     return build_table(context, adnet, build, DIRECTORY_LISTINGS,
                        preview_columns=["listing_id", "phone", "name", "address", "visibility"], order_by="listing_id")
@@ -127,7 +112,7 @@ def owner_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: 
         yield dg.MaterializeResult(asset_key="owners", metadata={
             **table_metadata(con, OWNERS, preview_columns=["owner_id", "name", "n_phones", "variants", "resolution"],
                              order_by="n_phones DESC, owner_id"),
-            **_report(report), "aliases_file": dg.MetadataValue.text(str(aliases) if aliases else "none")})
+            **report_metadata(report), "aliases_file": dg.MetadataValue.text(str(aliases) if aliases else "none")})
         yield dg.MaterializeResult(asset_key="owner_variants", metadata=table_metadata(
             con, OWNER_VARIANTS, preview_columns=["owner_id", "name", "rule", "score", "matched_to"],
             order_by="owner_id, name"))
@@ -149,7 +134,7 @@ def rotation_links(context: dg.AssetExecutionContext, adnet: AdnetData, settings
           description=SERIES_GROUPS.description)
 def series_groups(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     params = settings.params("series", SeriesParams)
-    return build_table(context, adnet, lambda con: _report(build_series_groups(con, params, log=context.log.info)),
+    return build_table(context, adnet, lambda con: report_metadata(build_series_groups(con, params, log=context.log.info)),
                        SERIES_GROUPS, preview_columns=["group_id", "phone", "n_in_group", "strength", "reason"],
                        order_by="strength, group_id, phone")
 
@@ -170,7 +155,7 @@ def photo_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: 
             report = build_photo_links(con, params)
         yield dg.MaterializeResult(asset_key="photos", metadata={
             **table_metadata(con, PHOTOS, preview_columns=["image_key", "n_ads", "n_components", "stock", "reason"],
-                             order_by="stock DESC, n_ads DESC"), **_report(report)})
+                             order_by="stock DESC, n_ads DESC"), **report_metadata(report)})
         yield dg.MaterializeResult(asset_key="photo_links", metadata=table_metadata(
             con, PHOTO_LINKS, preview_columns=["ad_a", "ad_b", "match", "distance", "n_ads_with_image"], order_by="ad_a, ad_b"))
 
@@ -179,19 +164,21 @@ def photo_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: 
           description=TEXT_LINKS.description)
 def text_links(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     params = settings.params("texts", TextParams)
-    return build_table(context, adnet, lambda con: _report(build_text_links(con, params)), TEXT_LINKS,
+    return build_table(context, adnet, lambda con: report_metadata(build_text_links(con, params)), TEXT_LINKS,
                        preview_columns=["ad_a", "ad_b", "similarity", "shared_boilerplate"], order_by="similarity DESC")
 
 
-@dg.asset(deps=["observation_phones", rotation_links, series_groups, "directory_matches", addresses, "photo_links", text_links],
+@dg.asset(deps=["observation_phones", rotation_links, series_groups, "directory_matches", addresses, "photo_links", text_links,
+                "billing_events"],
           group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=LINKS.description)
 def links(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     weights = settings.params("links", LinkWeights)
+    billing = settings.params("billing", BillingParams)
 
     def by_kind(con):
         rows = con.execute("SELECT kind, strength, count(*), round(avg(weight), 2) FROM links GROUP BY ALL ORDER BY 1, 2").fetchall()
         return {"by_kind": dg.MetadataValue.md(markdown_table(["kind", "strength", "links", "mean weight"], rows))}
 
-    return build_table(context, adnet, lambda con: build_links(con, weights), LINKS,
+    return build_table(context, adnet, lambda con: build_links(con, weights, billing), LINKS,
                        preview_columns=["kind", "a", "b", "weight", "evidence"], order_by="weight DESC, kind, a, b",
                        extra=by_kind)
