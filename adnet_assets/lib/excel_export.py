@@ -65,7 +65,7 @@ from adnet_assets.lib.store import atomic_file
 ANALYST_TABLES: tuple[str, ...] = (
     "snapshots", "ad_observations", "ads", "phones", "directory_matches", "owners", "addresses",
     "series_groups", "rotation_links", "links", "networks", "network_members", "network_travel",
-    "network_movement", "quarantine",
+    "network_movement", "billing_counterparts", "billing_roaming", "red_flags", "quarantine",
 )
 MAX_ROWS = 1_048_575          # data rows per sheet (Excel: 1,048,576 rows including the header)
 BATCH_ROWS = 10_000           # rows fetched from DuckDB at a time
@@ -246,6 +246,18 @@ class _Writer:
         self.report[ws.get_name()] = next_row - 1
 
 
+class _Rows:
+    """A list of rows with the cursor interface ``write_rows`` reads."""
+
+    def __init__(self, rows: list[tuple]):
+        self._rows, self._at = list(rows), 0
+
+    def fetchmany(self, n: int) -> list[tuple]:
+        batch = self._rows[self._at:self._at + n]
+        self._at += n
+        return batch
+
+
 def _display_len(value: Any) -> int:
     if value is None:
         return 0
@@ -319,8 +331,12 @@ def _id_order(network_id: str) -> tuple[int, str]:
 
 def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list[str] | None = None,
                    network_sheets: bool = True, pictures: dict[str, Path] | None = None,
-                   max_network_sheets: int = MAX_NETWORK_SHEETS) -> WorkbookReport:
-    """Write the analyst tables (and one sheet per network, with its picture) to ``target`` atomically."""
+                   max_network_sheets: int = MAX_NETWORK_SHEETS,
+                   readme: list[tuple[str, str]] | None = None) -> WorkbookReport:
+    """Write the analyst tables (and one sheet per network, with its picture) to ``target`` atomically.
+
+    ``readme`` rows (topic, text: e.g. a sheet's name and what it holds) go first, on a sheet of
+    their own named "read me"."""
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
@@ -341,6 +357,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
             writer = _Writer(workbook)
             without_sheet = 0
             try:
+                if readme:
+                    writer.write_rows("read me", ["topic", "text"], _Rows(readme))
                 for table in dict.fromkeys(wanted):
                     if table not in existing:
                         continue

@@ -72,6 +72,7 @@ import duckdb
 from xmind.core.topic import TopicElement
 from xmind.core.workbook import WorkbookDocument
 
+from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
 
@@ -82,6 +83,7 @@ MAX_EVIDENCE = 400
 MAX_EXPLANATION = 2000
 MAX_NOTE_LINKS = 20
 MAX_FLOWS = 40
+MAX_COUNTERPARTS = 5           # billing counterparts shown per network (most controller-like first)
 FOLD_OVER = 12
 MAX_PICTURE_BYTES = 20_000_000
 _IMAGE_MAX_WIDTH = 600
@@ -328,6 +330,11 @@ def _summary_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple, image: 
         children.append(_Topic(_xid(nid, "summary", "strongest"), "Strongest evidence: " + _text(strongest, 100),
                                _text(strongest, MAX_EXPLANATION)))
     children += _branch(nid, "Travel", _travel_topics(con, nid)) + _branch(nid, "Movement", _movement_topics(con, nid))
+    children += _branch(nid, "Billing records", _billing_topics(con, nid))
+    flags = _branch(nid, "Red flags (screening signals, not verdicts)", _flag_topics(con, nid))
+    if flags:
+        flags[0].note = DISCLAIMER
+    children += flags
     root = _Topic(_xid(nid, "summary", "root"), _text(f"{nid}: score {score_text}, {_day(first)} to {_day(last)}"),
                   "\n".join(lines), children, image)
     return _Sheet(_xid(nid, "sheet", "summary"), "Summary and travel", root)
@@ -358,6 +365,34 @@ def _movement_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
     share_text = f" ({share:.0%})" if isinstance(share, (int, float)) else ""
     return [_Topic(_xid(nid, "movement", "ads"), f"{moved} of {n_ads} ads moved{share_text}"),
             _Topic(_xid(nid, "movement", "moves"), f"{n_moves} moves between {n_cities} cities")]
+
+
+def _billing_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
+    """Who the network's recovered phones talked to most like a controller, and where they were run from."""
+    topics = []
+    if _has_table(con, "billing_counterparts"):
+        rows = con.execute("""SELECT counterpart, rank, role, score, reason FROM billing_counterparts
+                              WHERE list_contains(subscriber_networks, ?) ORDER BY rank LIMIT ?""",
+                           [nid, MAX_COUNTERPARTS]).fetchall()
+        topics += [_Topic(_xid(nid, "billing", cp), _text(f"{cp}: {role}, rank {rank} (score {score:.2f})"),
+                          _text(reason, MAX_EXPLANATION)) for cp, rank, role, score, reason in rows]
+    if _has_table(con, "billing_roaming"):
+        rows = con.execute("""SELECT subscriber, country, period_no, description FROM billing_roaming
+                              WHERE subscriber IN (SELECT member_key FROM network_members
+                                                   WHERE network_id = ? AND member_type = 'phone')
+                              ORDER BY first_day, subscriber, country, period_no""", [nid]).fetchall()
+        topics += [_Topic(_xid(nid, "roaming", sub, country, str(no)), _text(description, 200))
+                   for sub, country, no, description in rows]
+    return topics
+
+
+def _flag_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
+    if not _has_table(con, "red_flags"):
+        return []
+    rows = con.execute("""SELECT flag, category, evidence, source FROM red_flags
+                          WHERE entity_type = 'network' AND entity_key = ? ORDER BY flag""", [nid]).fetchall()
+    return [_Topic(_xid(nid, "flag", flag), _text(f"{flag} ({category})"),
+                   _text(f"{evidence}\nSource: {source}", MAX_EXPLANATION)) for flag, category, evidence, source in rows]
 
 
 def _read_png(path: Path) -> _Image:

@@ -218,3 +218,14 @@ def test_network_picture_beside_its_members_and_sheet_cap(tmp_path):
     assert len(images) == 1 and images[0].anchor._from.col == len(excel_export.MEMBER_COLUMNS) + 1
     # the capped network is still there, in network_members
     assert "N0002:very/long*name?with[bad]chars-and-more" in [c.value for c in _column(wb["network_members"], "network_id")]
+
+
+def test_read_me_sheet_comes_first_and_stays_text(tmp_path):
+    con = _con()
+    target = tmp_path / "readme.xlsx"
+    write_workbook(con, target, readme=[("note", "Screening signals, not verdicts"), ("ads", "=one ad per row")])
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames[0] == "read me"
+    rows = [[c.value for c in r] for r in wb["read me"].iter_rows()]
+    assert rows == [["topic", "text"], ["note", "Screening signals, not verdicts"], ["ads", "=one ad per row"]]
+    assert wb["read me"]["B3"].data_type == "s"

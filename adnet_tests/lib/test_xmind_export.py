@@ -408,3 +408,30 @@ def test_unknown_network(con, tmp_path):
     with pytest.raises(ValueError, match="not in the networks table"):
         write_network_map(con, "N-404", tmp_path / "x.xmind")
     assert not list(tmp_path.iterdir())
+
+
+def test_summary_shows_billing_and_red_flags_with_the_disclaimer(con, tmp_path):
+    from adnet_assets.lib.red_flags import DISCLAIMER
+
+    _create(con, "billing_counterparts", "counterpart VARCHAR, rank BIGINT, role VARCHAR, score DOUBLE, reason VARCHAR, "
+                                         "subscriber_networks VARCHAR[]",
+            [("+79001234567", 1, "controller-like", 0.88, "texts 2 of 2 recovered phones of N-7 …", ["N-7"]),
+             ("+4790000001", 2, "customer-like", 0.12, "calls … irregular evening times", ["N-7"]),
+             ("+4790000009", 3, "customer-like", 0.10, "another network's", ["N-9"])])
+    _create(con, "billing_roaming", "subscriber VARCHAR, country VARCHAR, period_no BIGINT, first_day DATE, "
+                                    "description VARCHAR",
+            [(P1, "RU", 1, "2026-07-01", f"{P1} was on the Russian network Beeline from 2026-07-01 to 2026-07-05")])
+    _create(con, "red_flags", "entity_type VARCHAR, entity_key VARCHAR, flag VARCHAR, category VARCHAR, "
+                              "evidence VARCHAR, source VARCHAR",
+            [("network", "N-7", "foreign_control", "control_and_surveillance", "a phone run from RU", "CMM"),
+             ("network", "N-9", "id_rotation", "know_your_customer", "not this one", "CMM")])
+    target = tmp_path / "n7.xmind"
+    write_network_map(con, "N-7", target)
+    for path in (target, _xml_only(target)):
+        summary = xmindparser.xmind_to_dict(str(path))[1]
+        billing = [t["title"] for t in _branch(summary, "Billing records")["topics"]]
+        assert billing[0] == "+79001234567: controller-like, rank 1 (score 0.88)" and len(billing) == 3
+        assert billing[2].startswith(f"{P1} was on the Russian network")
+        flags = _branch(summary, "Red flags (screening signals, not verdicts)")
+        assert [t["title"] for t in flags["topics"]] == ["foreign_control (control_and_surveillance)"]
+        assert DISCLAIMER[:40] in flags.get("note", "")

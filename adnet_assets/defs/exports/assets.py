@@ -15,11 +15,13 @@ import dagster as dg
 
 from adnet_assets.defs.metadata import markdown_table, safe_cell
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
-from adnet_assets.lib.excel_export import write_workbook
+from adnet_assets.lib.excel_export import ANALYST_TABLES, write_workbook
 from adnet_assets.lib.ftm_export import write_ftm_entities
 from adnet_assets.lib.graph_export import graph_stem, write_graph_files
 from adnet_assets.lib.network_picture import picture_name, png_data_uri, thumbnail_png, write_network_pictures
+from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.store import prune_files
+from adnet_assets.schema import TABLES
 from adnet_assets.lib.xmind_export import write_network_maps
 
 GROUP = "exports"
@@ -31,6 +33,17 @@ def _network_ids(con) -> list[str]:
     """Largest first, so the UI shows the biggest networks when it shows only some."""
     return [r[0] for r in con.execute(
         "SELECT network_id FROM networks ORDER BY n_ads + n_phones DESC, network_id").fetchall()]
+
+
+def _workbook_readme() -> list[tuple[str, str]]:
+    """The first sheet: what the workbook is, the caution it needs, and what each sheet holds."""
+    rows = [("adnet", "Networks behind online ads, from the adnet database: every link is evidence to verify."),
+            ("caution", DISCLAIMER),
+            ("caution", "Names, numbers and addresses are about people who may be victims: keep this file safe.")]
+    rows += [(name, f"one row per {TABLES[name].grain}: {TABLES[name].description}")
+             for name in ANALYST_TABLES if name in TABLES]
+    rows.append(("network <id>", "one sheet per network: its members, why each is there, and its picture"))
+    return rows
 
 
 def _paths_table(paths: dict[str, Path], root: Path) -> str:
@@ -57,7 +70,8 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
     })
 
 
-@dg.asset(deps=[*_NETWORK_TABLES, "series_groups", "network_travel", "network_movement", network_pictures],
+@dg.asset(deps=[*_NETWORK_TABLES, "series_groups", "network_travel", "network_movement", "billing_counterparts",
+                "billing_roaming", "red_flags", network_pictures],
           group_name=GROUP, pool=DUCKDB_POOL, kinds={"xmind"},
           description="An XMind map of each network (opens in XMind 2020+ and XMind 8): members, evidence notes, "
                       "cross links, and a sheet with its summary and travel.")
@@ -76,7 +90,8 @@ def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Materi
 
 
 @dg.asset(deps=[*_NETWORK_TABLES, "phones", "directory_matches", "series_groups", "rotation_links",
-                "network_travel", "network_movement", "quarantine", "snapshots", network_pictures],
+                "network_travel", "network_movement", "quarantine", "snapshots", "billing_counterparts",
+                "billing_roaming", "red_flags", network_pictures],
           group_name=GROUP, pool=DUCKDB_POOL, kinds={"excel"},
           description="adnet.xlsx: every analyst table and a sheet per network with its picture; "
                       "ad text is never a live formula or link.")
@@ -85,7 +100,7 @@ def excel_workbook(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Ma
     pictures_folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         pictures = {nid: pictures_folder / picture_name(nid) for nid in _network_ids(con)}
-        report = write_workbook(con, target, pictures=pictures)
+        report = write_workbook(con, target, pictures=pictures, readme=_workbook_readme())
     context.log.info(f"wrote {target} ({len(report.sheets)} sheets)")
     if report.networks_without_sheet:
         context.log.warning(f"{report.networks_without_sheet} smaller network(s) have no sheet of their own: "
