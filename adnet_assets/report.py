@@ -26,7 +26,8 @@ def summary(layout: DataLayout) -> str:
             "SELECT country, count(*) AS n FROM phones GROUP BY ALL ORDER BY n DESC").fetchall())
         lines.append(f"Phones: {n_phones:,} distinct numbers ({by_country}); {n_obf} shown obfuscated at least once; "
                      f"{n_possible} possible but not valid (kept, flagged)")
-        unread = con.execute("SELECT count(DISTINCT raw) FROM phone_strings WHERE phone IS NULL").fetchone()[0]
+        unread = con.execute("""SELECT count(DISTINCT raw) FROM phone_strings WHERE phone IS NULL
+                                AND raw IN (SELECT unnest(phones_raw) FROM ad_observations)""").fetchone()[0]
         if unread:
             lines.append(f"  {unread} displayed phone string(s) could not be read as a number (see phone_strings.reason)")
         top = con.execute("SELECT phone, n_ads, n_snapshots FROM phones ORDER BY n_ads DESC, phone LIMIT 3").fetchall()
@@ -43,6 +44,10 @@ def summary(layout: DataLayout) -> str:
             lines.extend(_evidence(con))
         if table_exists(con, "networks"):
             lines.extend(_networks(con))
+        if table_exists(con, "billing_counterparts"):
+            lines.extend(_billing(con))
+        if table_exists(con, "red_flags"):
+            lines.extend(_red_flags(con))
     lines.append(f"Database: {layout.database}  (SQL: duckdb -readonly {layout.database})")
     if layout.exports.is_dir() and any(layout.exports.iterdir()):
         lines.append(f"Exports: {layout.exports}")
@@ -96,3 +101,30 @@ def _export_lines(folder) -> list[str]:
     if count("aleph", "*.ftm.json"):
         out.append("aleph/     FollowTheMoney entities for OCCRP Aleph")
     return out
+
+
+def _billing(con) -> list[str]:
+    n_events, n_subs = con.execute("SELECT count(*), count(DISTINCT subscriber) FROM billing_events").fetchone()
+    if not n_events:
+        return []
+    out = [f"Billing records: {n_events:,} events of {n_subs} recovered phone(s)"]
+    rows = con.execute("""SELECT counterpart, best_group, score, reason FROM billing_counterparts
+                          WHERE role = 'controller-like' ORDER BY rank LIMIT 5""").fetchall()
+    n_controllers = con.execute("SELECT count(*) FROM billing_counterparts WHERE role = 'controller-like'").fetchone()[0]
+    shown = f", the first {len(rows)}" if n_controllers > len(rows) else ""
+    out.append(f"  {n_controllers} controller-like number(s){shown}"
+               + (":" if rows else " (none runs several phones at fixed times)"))
+    out += [f"  {cp} ({group}, score {score:.2f}): {reason}" for cp, group, score, reason in rows]
+    roaming = con.execute("SELECT count(DISTINCT subscriber), count(*) FROM billing_roaming").fetchone()
+    if roaming[1]:
+        out.append(f"  {roaming[0]} phone(s) run from abroad in {roaming[1]} period(s) (billing_roaming)")
+    return out
+
+
+def _red_flags(con) -> list[str]:
+    rows = con.execute("""SELECT entity_type, count(DISTINCT entity_key), count(*) FROM red_flags
+                          GROUP BY ALL ORDER BY 1""").fetchall()
+    if not rows:
+        return []
+    parts = "; ".join(f"{n_flags} on {n_entities} {kind}(s)" for kind, n_entities, n_flags in rows)
+    return [f"Red flags: {parts} (screening signals, not verdicts: see red_flags.evidence)"]
