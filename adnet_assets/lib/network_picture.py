@@ -18,6 +18,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -240,8 +241,10 @@ def write_network_picture(con: duckdb.DuckDBPyConnection, network_id: str, targe
     return target
 
 
-def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, Path]:
-    """``network_<id>.png`` in ``folder`` for every row of ``networks``; {network_id: path}."""
+def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
+                           progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+    """``network_<id>.png`` in ``folder`` for every row of ``networks``; {network_id: path}.
+    ``progress(done, total)`` is called after each picture."""
     if not table_exists(con, "networks"):
         return {}
     ids = [r[0] for r in con.execute(
@@ -255,6 +258,8 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path) -> dict
             name, i = f"{stem}_{i}.png", i + 1
         used.add(name)
         written[network_id] = write_network_picture(con, network_id, Path(folder) / name)
+        if progress is not None:
+            progress(len(written), len(ids))
     return written
 
 

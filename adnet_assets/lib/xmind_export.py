@@ -62,7 +62,7 @@ import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -526,16 +526,21 @@ def write_network_map(con: duckdb.DuckDBPyConnection, network_id: str, target: P
 
 
 def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
-                       pictures: Mapping[str, Path] | None = None) -> dict[str, Path]:
-    """Write ``network_<id>.xmind`` into ``folder`` for every network; ``pictures`` maps ids to PNGs."""
+                       pictures: Mapping[str, Path] | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+    """Write ``network_<id>.xmind`` into ``folder`` for every network; ``pictures`` maps ids to PNGs;
+    ``progress(done, total)`` is called after each map."""
     folder = Path(folder)
     paths: dict[str, Path] = {}
     used: set[str] = set()
-    for (nid,) in con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall():
+    ids = con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()
+    for (nid,) in ids:
         name = map_file_name(_text(nid, 1000))
         if name in used:  # two ids that only differ in unsafe characters
             name = name[:-6] + "_" + _xid(_text(nid, 1000))[:8] + ".xmind"
         used.add(name)
         paths[nid] = write_network_map(con, nid, folder / name,
                                        picture_png=(pictures or {}).get(nid)).path
+        if progress is not None:
+            progress(len(paths), len(ids))
     return paths

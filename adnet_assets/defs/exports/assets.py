@@ -13,7 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from adnet_assets.defs.metadata import markdown_table, safe_cell
+from adnet_assets.defs.metadata import markdown_table
+from adnet_assets.defs.networks.assets import network_summary_sections
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.excel_export import ANALYST_TABLES, write_workbook
 from adnet_assets.lib.ftm_export import write_ftm_entities
@@ -27,6 +28,14 @@ from adnet_assets.lib.xmind_export import write_network_maps
 GROUP = "exports"
 _NETWORK_TABLES = ["networks", "network_members", "links", "ads", "owners", "addresses"]
 _UI_PICTURES = 12  # networks shown in the UI metadata (largest first); all are in the folder
+
+
+def _progress(context, what: str):
+    """A callback logging every tenth of a long per-network loop (and the last)."""
+    def log(done: int, total: int) -> None:
+        if done == total or done % max(total // 10, 1) == 0:
+            context.log.info(f"{what}: {done}/{total}")
+    return log
 
 
 def _network_ids(con) -> list[str]:
@@ -56,12 +65,12 @@ def _paths_table(paths: dict[str, Path], root: Path) -> str:
 def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
-        written = write_network_pictures(con, folder)
-        largest = _network_ids(con)[:_UI_PICTURES]
+        written = write_network_pictures(con, folder, progress=_progress(context, "network pictures"))
+        sections = network_summary_sections(con, limit=_UI_PICTURES)
     prune_files(folder, "network_*.png", written.values())
     context.log.info(f"drew {len(written)} network picture(s) in {folder}")
-    shown = [f"### {safe_cell(nid)}\n\n![{safe_cell(nid)}]({png_data_uri(thumbnail_png(written[nid].read_bytes()))})\n"
-             for nid in largest if nid in written]
+    shown = [f"{text}\n![{nid}]({png_data_uri(thumbnail_png(written[nid].read_bytes()))})\n"
+             for nid, text in sections.items() if nid in written]
     more = f"\n\n{len(written) - len(shown)} more in the folder." if len(written) > len(shown) else ""
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
@@ -79,7 +88,8 @@ def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Materi
     folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         pictures = {nid: folder / picture_name(nid) for nid in _network_ids(con)}
-        written = write_network_maps(con, folder, pictures={k: p for k, p in pictures.items() if p.is_file()})
+        written = write_network_maps(con, folder, pictures={k: p for k, p in pictures.items() if p.is_file()},
+                                     progress=_progress(context, "XMind maps"))
     prune_files(folder, "network_*.xmind", written.values())
     context.log.info(f"wrote {len(written)} XMind map(s) to {folder}")
     return dg.MaterializeResult(metadata={
@@ -120,8 +130,10 @@ def graph_files(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mater
         written = write_graph_files(con, folder)
         kept = list(written.values())
         ids = _network_ids(con)
-        for nid in ids:
+        log = _progress(context, "network graph files")
+        for done, nid in enumerate(ids, 1):
             kept += write_graph_files(con, folder, network_id=nid).values()
+            log(done, len(ids))
     prune_files(folder, "network_*", kept)
     context.log.info(f"wrote the evidence graph and {len(ids)} network(s) to {folder}")
     return dg.MaterializeResult(metadata={
@@ -139,8 +151,10 @@ def ftm_entities(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mate
     with adnet.connect(read_only=True, log=context.log.info) as con:
         whole = write_ftm_entities(con, folder / "evidence_graph.ftm.json")
         ids = _network_ids(con)
-        kept = [whole.path] + [write_ftm_entities(con, folder / f"{graph_stem(nid)}.ftm.json", network_id=nid).path
-                               for nid in ids]
+        kept, log = [whole.path], _progress(context, "network entity files")
+        for done, nid in enumerate(ids, 1):
+            kept.append(write_ftm_entities(con, folder / f"{graph_stem(nid)}.ftm.json", network_id=nid).path)
+            log(done, len(ids))
     prune_files(folder, "network_*.ftm.json", kept)
     context.log.info(f"wrote {whole.n_entities:,} FollowTheMoney entities and {len(ids)} network file(s) to {folder}")
     return dg.MaterializeResult(metadata={

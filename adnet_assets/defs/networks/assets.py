@@ -12,19 +12,17 @@ from adnet_assets.schema import NETWORK_HISTORY, NETWORK_MEMBERS, NETWORKS
 GROUP = "networks"
 
 
-def _network_summaries(con) -> str:
-    """A markdown section per network for the UI: sizes, owners, cities, strongest evidence."""
+def network_summary_sections(con, limit: int = 50) -> dict[str, str]:
+    """A markdown section per network for the UI (largest first): sizes, owners, cities, strongest evidence."""
     rows = con.execute("""SELECT network_id, n_ads, n_phones, n_owners, n_addresses, cities, owners, strongest_evidence,
                                  strftime(first_seen, '%Y-%m-%d'), strftime(last_seen, '%Y-%m-%d')
-                          FROM networks ORDER BY n_phones DESC, network_id LIMIT 50""").fetchall()
-    parts = []
-    for nid, n_ads, n_phones, n_owners, n_addr, cities, owners, strongest, first, last in rows:
-        parts.append(
-            f"### {safe_cell(nid)}: {n_ads} ads, {n_phones} phones, {n_owners} owners, {n_addr} private addresses\n\n"
-            f"- seen {first} to {last} in {safe_cell(', '.join(cities or []))}\n"
-            f"- owners: {safe_cell(', '.join(owners or []))}\n"
-            f"- strongest evidence: {safe_cell(strongest)}\n")
-    return "\n".join(parts) or "no network found"
+                          FROM networks ORDER BY n_phones DESC, network_id LIMIT ?""", [limit]).fetchall()
+    return {nid: (f"### {safe_cell(nid)}: {n_ads} ads, {n_phones} phones, {n_owners} owners, "
+                  f"{n_addr} private addresses\n\n"
+                  f"- seen {first} to {last} in {safe_cell(', '.join(cities or []))}\n"
+                  f"- owners: {safe_cell(', '.join(owners or []))}\n"
+                  f"- strongest evidence: {safe_cell(strongest)}\n")
+            for nid, n_ads, n_phones, n_owners, n_addr, cities, owners, strongest, first, last in rows}
 
 
 @dg.multi_asset(
@@ -47,7 +45,7 @@ def network_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings
         yield dg.MaterializeResult(asset_key="networks", metadata={
             **table_metadata(con, NETWORKS, preview_columns=["network_id", "n_ads", "n_phones", "n_owners", "cities"],
                              order_by="n_phones DESC, network_id"),
-            "networks": dg.MetadataValue.md(_network_summaries(con)),
+            "networks": dg.MetadataValue.md("\n".join(network_summary_sections(con).values()) or "no network found"),
             "candidates": report.n_candidates, "rejected_small": dg.MetadataValue.text(str(report.n_rejected_small))})
         yield dg.MaterializeResult(asset_key="network_members", metadata=table_metadata(
             con, NETWORK_MEMBERS, preview_columns=["network_id", "member_type", "member_key", "explanation"],
