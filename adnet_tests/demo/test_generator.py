@@ -505,6 +505,98 @@ def test_billing_patterns(market):
     assert any(r["country"] != "NO" for rows in files.values() for r in rows)
 
 
+def billing_files(m: MarketSummary) -> dict[str, list[dict[str, str]]]:
+    """Recovered phone -> its billing rows."""
+    out = {}
+    for f in sorted((m.data_dir / "billing").glob("*.csv")):
+        rows = read_csv(f)
+        out[rows[0]["subscriber"]] = rows
+    return out
+
+
+def test_controller_shown_in_its_own_networks_ads(market):
+    """A controller's number is also a booking number on one or two ads of its own network: in the
+    billing records of that network's recovered phones and in those ads, and nowhere else."""
+    t = truth(market, "traps.json")
+    planted = t["billing_in_ads"]["controller_in_network_ads"]
+    net, phone = planted["network_id"], planted["controller_phone"]
+    bill = next(b for b in t["billing"] if b["network_id"] == net)
+    assert phone in {c["phone"] for c in bill["controllers"]}
+    assert planted["subscribers"] == bill["subscribers"]
+    files = billing_files(market)
+    for sub in bill["subscribers"]:
+        assert sum(r["counterpart"] == phone for r in files[sub]) >= 20, sub  # talks to every recovered phone
+    assert 1 <= len(planted["ad_keys"]) <= 2
+    ads = {a["ad_key"]: a for a in truth(market, "ads.csv")}
+    nums = ad_numbers(market)
+    for key in planted["ad_keys"]:
+        assert ads[key]["network_id"] == net
+        assert phone in nums[key] and len(set(nums[key])) >= 2  # a second number beside the ad's own
+    showing = {k for k, v in nums.items() if phone in v}
+    assert showing == set(planted["ad_keys"])
+    row = next(r for r in truth(market, "phones.csv") if r["phone"] == phone)
+    assert row["role"] == "controller" and row["network_id"] == net
+
+
+def test_regular_customer_shown_in_an_independents_ad(market):
+    """A network's regular customer is also a friend's booking number on one independent's ad: in the
+    billing records of that network's recovered phones and in her ad, and nowhere else; his truth
+    stays a customer of no network, hers an independent."""
+    t = truth(market, "traps.json")
+    planted = t["billing_in_ads"]["customer_in_independent_ad"]
+    phone, net = planted["customer_phone"], planted["regular_customer_of"]
+    bill = next(b for b in t["billing"] if b["network_id"] == net)
+    assert bill["regular_customer"] == {"phone": phone, "person_id": planted["customer_person_id"]}
+    files = billing_files(market)
+    assert sum(any(r["counterpart"] == phone for r in files[s]) for s in bill["subscribers"]) >= 2
+    ads = {a["ad_key"]: a for a in truth(market, "ads.csv")}
+    ad = ads[planted["ad_key"]]
+    assert ad["network_id"] == "" and ad["person_id"] == planted["independent_person_id"]
+    nums = ad_numbers(market)
+    assert phone in nums[ad["ad_key"]] and set(planted["independent_phones"]) < set(nums[ad["ad_key"]])
+    assert {k for k, v in nums.items() if phone in v} == {ad["ad_key"]}
+    # she is an ordinary independent: no other ad, no network, no other trap role
+    assert [a["ad_key"] for a in ads.values() if a["person_id"] == ad["person_id"]] == [ad["ad_key"]]
+    persons = {r["person_id"]: r for r in truth(market, "persons.csv")}
+    assert persons[ad["person_id"]]["kind"] == "independent"
+    assert persons[planted["customer_person_id"]]["kind"] == "customer"
+    phones = {r["phone"]: r for r in truth(market, "phones.csv")}
+    assert phones[phone]["role"] == "customer" and phones[phone]["network_id"] == ""
+    assert phones[phone]["owner_person_id"] == planted["customer_person_id"]
+    for p in planted["independent_phones"]:
+        assert phones[p]["role"] == "independent" and phones[p]["network_id"] == ""
+
+
+def test_billing_numbers_in_ads_change_nothing_else(tmp_path, tiny, monkeypatch):
+    """The two planted numbers are drawn from their own random stream: without them the market is
+    the same except the lines of the planted ads (and the truth describing them)."""
+    import adnet_assets.demo.generator as G
+
+    monkeypatch.setattr(G, "plant_billing_in_ads", lambda m: None)
+    plain = generate_market(tmp_path / "plain", seed=11, scale=0.05)
+    planted = truth(tiny, "traps.json")["billing_in_ads"]
+    keys = set(planted["controller_in_network_ads"]["ad_keys"]) | {planted["customer_in_independent_ad"]["ad_key"]}
+    a, b = file_hashes(plain.data_dir), file_hashes(tiny.data_dir)
+    assert set(a) == set(b)
+    differ = {k for k in a if a[k] != b[k]}
+    allowed = {"demo-truth/displays.csv", "demo-truth/networks.csv", "demo-truth/traps.json", "demo-truth/README.md"}
+    bad = {(r["file"], r["line"]): r["ad_key"] for r in truth(tiny, "traps.json")["bad_lines"]}
+    changed_ads = set()
+    for rel in sorted(differ - allowed):
+        assert rel.startswith("snapshots/") and rel.endswith(("/ads.jsonl", "/manifest.json")), rel
+        if rel.endswith("/manifest.json"):
+            continue
+        site = rel.split("/")[1]
+        old = (plain.data_dir / rel).read_bytes().split(b"\n")
+        new = (tiny.data_dir / rel).read_bytes().split(b"\n")
+        assert len(old) == len(new)
+        for n, (x, y) in enumerate(zip(old, new), start=1):
+            if x != y:
+                changed_ads.add(bad.get((rel, n)) or f"{site}:{json.loads(y.decode('utf-8'))['ad_id']}")
+    assert changed_ads == keys
+    assert plain.n_observations == tiny.n_observations and plain.n_ads == tiny.n_ads
+
+
 # ---------------------------------------------------------------------------
 # the data folder
 # ---------------------------------------------------------------------------
