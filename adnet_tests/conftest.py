@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,6 +61,28 @@ def demo_market(tmp_path_factory):
     layout = DataLayout.at(root)
     ingest_all(layout)
     return layout
+
+
+def run_adnet(*args, env_extra=None) -> subprocess.CompletedProcess:
+    """``python -m adnet_assets.cli <args>`` in a fresh process, as a user runs it (no DAGSTER_HOME)."""
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([sys.executable, "-m", "adnet_assets.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def small_market(tmp_path_factory):
+    """A small generated market (seed 11, scale 0.05) after one ``adnet run``, once per session.
+
+    Returns ``(root, market, done)``: the data folder, the generator's counts, the finished process.
+    Tests that write to it (``test_cli`` runs ``adnet run`` again) must leave the same database."""
+    from adnet_assets.demo.generator import generate_market
+
+    root = tmp_path_factory.mktemp("market") / "data"
+    market = generate_market(root, seed=11, scale=0.05)
+    done = run_adnet("run", "--data-dir", str(root))
+    return root, market, done
 
 
 def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True,

@@ -7,10 +7,8 @@ import sys
 
 import dagster as dg
 import duckdb
-import pytest
 
 from adnet_assets.bench.quality import evaluate
-from adnet_assets.demo.generator import generate_market
 from adnet_assets.layout import DataLayout
 
 
@@ -19,14 +17,6 @@ def _adnet(*args, env_extra=None):
     env.pop("DAGSTER_HOME", None)
     return subprocess.run([sys.executable, "-m", "adnet_assets.cli", *args], capture_output=True, text=True,
                           env=env, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def small_market(tmp_path_factory):
-    root = tmp_path_factory.mktemp("market") / "data"
-    market = generate_market(root, seed=11, scale=0.05)
-    done = _adnet("run", "--data-dir", str(root))
-    return root, market, done
 
 
 def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_market):
@@ -98,6 +88,18 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
         assert top == controllers
     flags = dict(con.execute("SELECT entity_type, count(*) FROM red_flags GROUP BY ALL").fetchall())
     assert flags.get("network", 0) >= len(ids) and flags.get("ad", 0) > 0
+    # billing evidence: the controller shown in its network's ads links strongly inside that network;
+    # the customer shown in an independent's ad links weakly, and the independent stays out
+    planted = traps["billing_in_ads"]
+    controller, customer = planted["controller_in_network_ads"], planted["customer_in_independent_ad"]
+    links = con.execute("SELECT a, b, strength, for_networks FROM links WHERE kind = 'billing'").fetchall()
+    to_controller = [r for r in links if f"phone:{controller['controller_phone']}" in r[:2]]
+    to_customer = [r for r in links if f"phone:{customer['customer_phone']}" in r[:2]]
+    assert to_controller and all(r[2] == "strong" and r[3] for r in to_controller)
+    assert to_customer and all(r[2] == "weak" and not r[3] for r in to_customer)
+    member_of = dict(con.execute("SELECT member_key, network_id FROM network_members WHERE member_type = 'phone'").fetchall())
+    assert member_of.get(controller["controller_phone"]) == member_of.get(controller["subscribers"][0]) is not None
+    assert not {customer["customer_phone"], *customer["independent_phones"]} & set(member_of)
     con.close()
     # the run is in the investigation's Dagster instance: one run over the whole range of windows
     with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
