@@ -86,7 +86,12 @@ def _workspace_file(home: Path) -> Path:
 
 
 def cmd_ui(args) -> int:
+    import signal
+
+    from dotenv import dotenv_values  # installed with dagster, which reads .env the same way
+
     from adnet_assets.instance import use_investigation
+    from adnet_assets.layout import DATA_DIR_ENV
 
     layout = _layout(args)
     home = use_investigation(layout)
@@ -96,11 +101,27 @@ def cmd_ui(args) -> int:
     if dagster is None:
         raise SystemExit("adnet: the `dagster` command is not installed: run pip install -e . in this environment")
     workspace = _workspace_file(home)
+    # `dagster dev` loads .env from its working directory OVER the environment: a DAGSTER_HOME or
+    # ADNET_DATA_DIR there would silently record this investigation's runs in another instance,
+    # or run its sensor on other data. Refuse rather than mix two investigations.
+    dotenv = workspace.parent / ".env"
+    if dotenv.is_file():
+        ours = {"DAGSTER_HOME": home, DATA_DIR_ENV: layout.root}
+        for name, value in dotenv_values(dotenv).items():
+            if name in ours and value is not None and (workspace.parent / Path(value).expanduser()).resolve() != Path(ours[name]).resolve():
+                raise SystemExit(
+                    f"adnet: {dotenv} sets {name}={value}, and `dagster dev` lets .env override the environment, "
+                    f"so the UI would not use {ours[name]} (from --data-dir/$ADNET_DATA_DIR). Remove {name} from "
+                    f"{dotenv.name}, or run `adnet ui --data-dir` with the folder it names.")
     _say(f"adnet: Dagster UI on http://{args.host}:{args.port} (data {layout.root}, instance {home})")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         _say("adnet: warning: the UI has no login; serve it beyond this machine only behind an authenticating proxy")
     cmd = [dagster, "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
     os.chdir(workspace.parent)
+    # `dagster dev` stops on SIGTERM by running its SIGINT handler. A shell that starts a command in
+    # the background (`adnet ui &` in a script) leaves SIGINT ignored, and an ignored SIGINT would
+    # make the UI, its daemon and code server ignore `kill` too: restore the default before exec.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(dagster, cmd)
     return 0  # not reached
 

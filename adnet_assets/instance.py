@@ -23,6 +23,8 @@ run_monitoring:
   enabled: true
 telemetry:
   enabled: false
+nux:
+  enabled: false   # no "join the community" e-mail prompt over the UI
 """
 
 
@@ -32,7 +34,19 @@ def ensure_dagster_home(layout: DataLayout) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
+        _create_storage(home)
     return home
+
+
+def _create_storage(home: Path) -> None:
+    """Create the new instance's SQLite databases now, from one process. Otherwise processes started
+    together on a new data folder (`adnet run` beside a UI) each create them on first use, and one of
+    them fails ("Version table 'alembic_version' has more than one head present")."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))):
+        pass
 
 
 def use_investigation(layout: DataLayout) -> Path:
