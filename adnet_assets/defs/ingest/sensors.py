@@ -1,5 +1,6 @@
 """The snapshot sensor: a new complete crawl (or a replaced one) launches a run for its window."""
 
+import os
 
 import dagster as dg
 
@@ -9,7 +10,12 @@ from adnet_assets.lib.snapshot_watch import dump_cursor, load_cursor, new_snapsh
 from adnet_assets.lib.snapshots import discover
 
 
-@dg.sensor(job=adnet_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+# How often the daemon looks (seconds): crawls come twice a week, so once a minute is plenty; a
+# deployment or a test may change it with ADNET_SENSOR_INTERVAL_S.
+SENSOR_INTERVAL_S = int(os.environ.get("ADNET_SENSOR_INTERVAL_S", "60"))
+
+
+@dg.sensor(job=adnet_job, minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=dg.DefaultSensorStatus.STOPPED,
            description="Watches snapshots/ for complete crawls (manifest present). Reads folders and manifests only, never the database.")
 def new_snapshot_sensor(context: dg.SensorEvaluationContext, adnet: AdnetData):
     discovery = discover(adnet.layout)
