@@ -8,6 +8,8 @@ import dagster as dg
 
 import os
 
+from adnet_assets.defs.analysts import assets as analyst_assets
+from adnet_assets.defs.analysts import checks as analyst_checks
 from adnet_assets.defs.billing import assets as billing_assets
 from adnet_assets.defs.billing import checks as billing_checks
 from adnet_assets.defs.evidence import assets as evidence_assets
@@ -39,9 +41,9 @@ def _phone_directory() -> PhoneDirectory:
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest_assets, evidence_assets, network_assets, travel_assets,
-                                            billing_assets, export_assets]),
+                                            billing_assets, export_assets, analyst_assets]),
         asset_checks=dg.load_asset_checks_from_modules([ingest_checks, evidence_checks, network_checks, billing_checks,
-                                                        export_checks]),
+                                                        export_checks, analyst_checks]),
         jobs=[adnet_job],
         sensors=[new_snapshot_sensor],
         schedules=[newest_window_schedule],

@@ -59,6 +59,11 @@ class DataLayout:
         return self.root / "adnet.duckdb"
 
     @property
+    def analyst_database(self) -> Path:
+        """The analysts' copy, published at the end of each run: open this one, never locked by runs."""
+        return self.root / "analyst" / "adnet.duckdb"
+
+    @property
     def exports(self) -> Path:
         return self.root / "exports"
 

@@ -48,7 +48,9 @@ def summary(layout: DataLayout) -> str:
             lines.extend(_billing(con))
         if table_exists(con, "red_flags"):
             lines.extend(_red_flags(con))
-    lines.append(f"Database: {layout.database}  (SQL: duckdb -readonly {layout.database})")
+    lines.append(f"Database: {layout.database}  (the pipeline's; runs write it)")
+    if layout.analyst_database.is_file():
+        lines.append(f"For SQL: duckdb -readonly {layout.analyst_database}  (the analysts' copy: never locked by runs)")
     if layout.exports.is_dir() and any(layout.exports.iterdir()):
         lines.append(f"Exports: {layout.exports}")
         lines += [f"  {line}" for line in _export_lines(layout.exports)]

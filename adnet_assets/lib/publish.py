@@ -1,0 +1,142 @@
+"""The analysts' copy: a complete, read-only snapshot of the database that runs never lock.
+
+DuckDB takes one read-write process *or* any number of read-only processes on a file, never
+both. An analyst whose SQL client keeps ``adnet.duckdb`` open (even read-only) makes every run
+wait for the lock and then fail; a run that holds it keeps the analyst out. So analysts do not
+open the pipeline's file. At the end of each run the ``analyst_copy`` asset publishes a copy:
+
+1. ``ATTACH`` a new database file beside the target (``.adnet.duckdb.<random>.tmp``, in the same
+   folder, so nothing lands in the system temp folder and the rename below stays on one file
+   system) and ``COPY FROM DATABASE`` the pipeline's database into it: tables, views (with their
+   comments), sequences and macros, read in one transaction, so the copy is consistent. Only a
+   read-only connection to the pipeline's file is needed. The pipeline's private ``_``-prefixed
+   tables are dropped from the copy.
+2. ``DETACH`` it (DuckDB checkpoints and closes it: no ``.wal`` left), ``fsync`` it.
+3. ``os.replace`` it onto the target. On POSIX the rename swaps the directory entry only: an
+   analyst who has the old copy open keeps reading the old file, undisturbed, until they
+   reconnect and get the new one. The run never waits for the analyst, and the analyst's session
+   never breaks.
+
+On Windows a file that another process holds open cannot be replaced: ``os.replace`` raises
+``PermissionError``. Then the new copy is removed, the old one stays as it is, and
+``publish_copy`` raises :class:`CopyInUse`; the asset logs a warning and the run goes on (a run
+must not fail because an analyst holds the copy).
+
+A ``<target>.wal`` beside the target means someone opened the copy read-write and wrote to it.
+DuckDB refuses to open a database whose WAL belongs to another file ("WAL does not match database
+file"), so that WAL would make the new copy unreadable: it is moved aside (``.wal.orphaned-<time>``)
+and reported. Analysts' own tables belong in a database of their own (``ATTACH 'notes.duckdb'``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from pathlib import Path
+
+import duckdb
+
+from adnet_assets.lib.store import connect, sql_path
+
+STALE_TMP_S = 3600.0  # a leftover temporary copy older than this is from a crashed run: removed
+
+
+class CopyInUse(PermissionError):
+    """The target could not be replaced because another process holds it open (Windows)."""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    now = time.time()
+    for path in target.parent.glob(f".{target.name}.*.tmp*"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > STALE_TMP_S:
+                path.unlink()
+
+
+def _copy_into(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    """COPY FROM DATABASE the connection's database into a new file ``tmp``, without private tables."""
+    source = con.execute("SELECT current_database()").fetchone()[0]
+    alias = f"adnet_publish_{secrets.token_hex(4)}"
+    con.execute(f"ATTACH '{sql_path(tmp)}' AS {alias} (READ_WRITE)")
+    try:
+        con.execute(f"COPY FROM DATABASE {_quote(source)} TO {alias}")
+        for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND starts_with(table_name, '_')",
+                [alias]).fetchall():
+            con.execute(f"DROP TABLE {alias}.{_quote(name)}")
+    finally:
+        con.execute(f"DETACH {alias}")  # checkpoints and closes the file: no .wal left beside it
+
+
+def publish_copy(con_or_path: duckdb.DuckDBPyConnection | str | os.PathLike[str], target: str | os.PathLike[str], *,
+                 lock_timeout_s: float = 600.0, log=None) -> Path:
+    """Copy the database (an open connection, or a path opened read-only) to ``target`` atomically;
+    returns ``target``.
+
+    Raises :class:`CopyInUse` (the old copy left in place, nothing left behind) when the target
+    cannot be replaced because another process holds it open (Windows)."""
+    target = Path(target)
+    if not isinstance(con_or_path, duckdb.DuckDBPyConnection):
+        with connect(Path(con_or_path), read_only=True, lock_timeout_s=lock_timeout_s, log=log) as con:
+            return publish_copy(con, target, log=log)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        _copy_into(con_or_path, tmp)
+        _fsync(tmp)
+        wal = target.with_name(target.name + ".wal")
+        if wal.exists():
+            aside = wal.with_name(f"{wal.name}.orphaned-{time.strftime('%Y%m%dT%H%M%S')}")
+            os.replace(wal, aside)
+            if log is not None:
+                log(f"{wal} belonged to a session that wrote to the analysts' copy; moved aside to "
+                    f"{aside.name} (it would make the new copy unreadable)")
+        try:
+            os.replace(tmp, target)
+        except PermissionError as exc:
+            raise CopyInUse(
+                f"{target} is open in another program (a SQL client?) and cannot be replaced on this system; "
+                f"the previous copy stays. Close it and run again to get the new data. ({exc})") from exc
+        _fsync_dir(target.parent)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return target
+
+
+def contents(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict[str, str]]:
+    """The tables (name -> rows) and views (name -> description) a copy of ``con``'s database holds.
+
+    Read from the source, not by opening the published copy: an analyst may hold that open in a
+    way that excludes us, and the run must not wait for them."""
+    names = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND NOT starts_with(table_name, '_') ORDER BY 1").fetchall()]
+    tables = {n: con.execute(f"SELECT count(*) FROM {_quote(n)}").fetchone()[0] for n in names}
+    views = dict(con.execute(
+        "SELECT view_name, coalesce(comment, '') FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = current_schema() AND NOT internal ORDER BY 1").fetchall())
+    return tables, views
