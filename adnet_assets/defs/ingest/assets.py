@@ -42,7 +42,8 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
     loaded, incomplete, observations, lines_quarantined = [], [], 0, 0
     quarantined: dict[str, str] = {}
     reasons: Counter = Counter()
-    for i, window in enumerate(windows, 1):
+    per_window: list[tuple] = []
+    for window in windows:
         report = ingest_window(layout, window, by_window[window], max_line_bytes=adnet.max_line_bytes,
                                threads=adnet.duckdb_threads)
         if by_window[window]:
@@ -51,6 +52,9 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
                 f"{report.n_observations} observations, {report.n_quarantined_lines} line(s) quarantined"
                 + (f", {len(report.snapshots_quarantined)} snapshot(s) quarantined" if report.snapshots_quarantined else "")
                 + (f", {len(report.snapshots_incomplete)} still being written" if report.snapshots_incomplete else ""))
+        if by_window[window]:
+            per_window.append((window, len(report.snapshots_loaded), report.n_observations,
+                               report.n_quarantined_lines, len(report.snapshots_quarantined) + len(report.snapshots_incomplete)))
         loaded += report.snapshots_loaded
         incomplete += report.snapshots_incomplete
         quarantined.update(report.snapshots_quarantined)
@@ -72,6 +76,11 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
         "quarantine_reasons": dg.MetadataValue.md(
             markdown_table(["reason", "count"], sorted(reasons.items(), key=lambda kv: -kv[1])) if reasons else "none"),
         "folders_ignored": dg.MetadataValue.int(len(discovery.problems)),
+        # Which windows of this run had crawls (the rest were materialised empty): the partitions view
+        # shows materialised / failed / missing, this shows where the data is.
+        "windows_with_data": dg.MetadataValue.md(markdown_table(
+            ["window", "snapshots loaded", "observations", "lines quarantined", "snapshots set aside"],
+            per_window[-200:]) if per_window else "no window of this run had a snapshot"),
     })
 
 
