@@ -15,8 +15,12 @@ RUN_ONE_WINDOW = textwrap.dedent("""
     from adnet_assets.definitions import build_definitions
     defs = build_definitions(sys.argv[1])
     job = defs.resolve_job_def("adnet_job")
+    # The ingest steps: the partitioned Parquet writes and the DuckDB tables every window's run
+    # rewrites. (Downstream steps take the same pool and lock path; their content has its own tests.)
+    ingest = [k for a in defs.assets if "ingest" in a.group_names_by_key.values() for k in a.keys]
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(partition_key=sys.argv[2], instance=instance, raise_on_error=False)
+        result = job.execute_in_process(partition_key=sys.argv[2], instance=instance, raise_on_error=False,
+                                        asset_selection=ingest)
     sys.exit(0 if result.success else 1)
 """)
 
