@@ -69,7 +69,7 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
         sections = network_summary_sections(con, limit=_UI_PICTURES)
     prune_files(folder, "network_*.png", written.values())
     context.log.info(f"drew {len(written)} network picture(s) in {folder}")
-    shown = [f"{text}\n![{nid}]({png_data_uri(thumbnail_png(written[nid].read_bytes()))})\n"
+    shown = [f"{text}\n![{nid}]({png_data_uri(thumbnail_png(written[nid].read_bytes(), max_side=760))})\n"
              for nid, text in sections.items() if nid in written]
     more = f"\n\n{len(written) - len(shown)} more in the folder." if len(written) > len(shown) else ""
     return dg.MaterializeResult(metadata={
