@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,47 +34,33 @@ NO_CHROMIUM = "no Chromium: install the Debian packages chromium and chromium-dr
 
 
 class UI:
-    def __init__(self, server: DagsterServer, root: Path, run: subprocess.Popen, run_log: Path):
-        self.server, self.root, self._run, self._run_log = server, root, run, run_log
+    def __init__(self, server: DagsterServer, root: Path):
+        self.server, self.root = server, root
         self.names: dict = {}
 
-    def wait_for_the_run(self, timeout: float = 240) -> None:
-        """`adnet run` over the demo market, started beside the server, has finished well."""
-        try:
-            code = self._run.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"adnet run did not finish within {timeout:.0f} s: {self._run_log.read_text()[-3000:]}")
-        if code != 0:
-            pytest.fail(f"adnet run failed ({code}): {self._run_log.read_text()[-3000:]}")
+    def wait_for_the_run(self) -> None:
+        """The session's `adnet run` over the small market has finished (the fixture checked it went well)."""
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
-    from adnet_assets.demo.generator import generate_market
-
+def ui(small_market, tmp_path_factory):
+    """The webserver over the session's small market, after its `adnet run` (shared with test_cli)."""
+    root, _, done = small_market
+    assert done.returncode == 0, done.stderr[-3000:]
     base = tmp_path_factory.mktemp("browser")
-    root = base / "data"
-    generate_market(root, seed=11, scale=0.05)
-    home = ensure_dagster_home(DataLayout.at(root))  # before the server: DAGSTER_HOME must exist
+    home = ensure_dagster_home(DataLayout.at(root))
     env = server_env(DAGSTER_HOME=str(home), ADNET_DATA_DIR=str(root))
-    run_log = base / "run.log"
-    with open(run_log, "wb") as out:
-        run = subprocess.Popen([sys.executable, "-m", "adnet_assets.cli", "run", "--data-dir", str(root)],
-                               env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     port = free_port()
     server = DagsterServer([sys.executable, "-m", "dagster_webserver", "-w", str(PROJECT / "workspace.yaml"),
                             "-h", "127.0.0.1", "-p", str(port)],
                            env=env, port=port, log=base / "webserver.log", cwd=str(PROJECT))
     try:
         server.wait_until_serving()
-        state = UI(server, root, run, run_log)
+        state = UI(server, root)
         state.names = server.wait_for_code_location()
         yield state
     finally:
         server.stop()
-        if run.poll() is None:
-            run.kill()
-            run.wait()
 
 
 def _asset_node(ui: UI, key: str, fields: str) -> dict:
