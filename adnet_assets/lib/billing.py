@@ -43,14 +43,13 @@ in how many it was); repeats *within* one file are kept (a long SMS billed in pa
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib.csv_records import CsvSpec, csv_files, read_csv_files
+from adnet_assets.lib.csv_records import CsvSpec, checked_country, csv_files, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
 from adnet_assets.lib.store import replace_table
@@ -295,21 +294,11 @@ def load_billing(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, default_
     ``quarantine`` with level 'billing').
     """
     report = BillingReport()
-    country = (default_country or "NO").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
-        raise ValueError(f"default_country must be an ISO 3166 alpha-2 code, got {default_country!r}")
+    country = checked_country(default_country)
     con.execute(_WORK_DDL)
     try:
         files = [(path, path.relative_to(layout.root).as_posix()) for path in billing_files(layout)]
-        for info in read_csv_files(con, files, csv_spec(params), rows_table="_adnet_bill_rows",
-                                   quarantine_table="_adnet_bill_quarantine"):
-            report.files.append(info.source_file)
-            report.encodings[info.source_file] = info.encoding
-            if info.delimiter is not None:
-                report.delimiters[info.source_file] = info.delimiter
-            if info.rejected:
-                report.rejected_files.append(info.source_file)
-            report.notes.extend(info.notes)
+        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_bill_rows", quarantine_table="_adnet_bill_quarantine")
 
         all_cols = ", ".join(f'"{c}"' for c in COLUMNS)
         report.blank_rows = con.execute(

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_
 from adnet_assets.lib.store import sql_path
 
 __all__ = [
+    "checked_country",
+    "read_csv_files_into",
     "DELIMITERS",
     "FIELD_WHITESPACE",
     "CsvFileInfo",
@@ -420,3 +423,25 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, spe
         ORDER BY 2""", {"f": source_file})
     info.n_records = con.execute(f"SELECT count(*) FROM {_PARSED}").fetchone()[0]
     return info
+
+
+def checked_country(value: str | None) -> str:
+    """The default country of a reader (ISO 3166 alpha-2, upper case; NO when empty), or ValueError."""
+    country = (value or "NO").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise ValueError(f"default_country must be an ISO 3166 alpha-2 code, got {value!r}")
+    return country
+
+
+def read_csv_files_into(report, con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str]], spec: CsvSpec, *,
+                        rows_table: str, quarantine_table: str) -> None:
+    """``read_csv_files``, noting in ``report`` (any object with ``files, encodings, delimiters,
+    rejected_files, notes``) what each file was: the directory and billing readers' shared bookkeeping."""
+    for info in read_csv_files(con, files, spec, rows_table=rows_table, quarantine_table=quarantine_table):
+        report.files.append(info.source_file)
+        report.encodings[info.source_file] = info.encoding
+        if info.delimiter is not None:
+            report.delimiters[info.source_file] = info.delimiter
+        if info.rejected:
+            report.rejected_files.append(info.source_file)
+        report.notes.extend(info.notes)

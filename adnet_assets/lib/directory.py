@@ -66,11 +66,11 @@ import duckdb
 import pandas as pd
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib.csv_records import CsvSpec, csv_files, field_sql, read_csv_files
+from adnet_assets.lib.csv_records import CsvSpec, checked_country, csv_files, field_sql, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
 from adnet_assets.lib.store import ensure_table
-from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, PHONE_STRINGS
+from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS
 
 __all__ = [
     "COLUMNS",
@@ -316,21 +316,11 @@ def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, defaul
     ``quarantine`` with level 'directory').
     """
     report = DirectoryReport()
-    country = (default_country or "NO").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
-        raise ValueError(f"default_country must be an ISO 3166 alpha-2 code, got {default_country!r}")
+    country = checked_country(default_country)
     con.execute(_WORK_DDL)
     try:
         files = [(path, path.relative_to(layout.root).as_posix()) for path in directory_files(layout)]
-        for info in read_csv_files(con, files, csv_spec(params), rows_table="_adnet_dir_rows",
-                                   quarantine_table="_adnet_dir_quarantine"):
-            report.files.append(info.source_file)
-            report.encodings[info.source_file] = info.encoding
-            if info.delimiter is not None:
-                report.delimiters[info.source_file] = info.delimiter
-            if info.rejected:
-                report.rejected_files.append(info.source_file)
-            report.notes.extend(info.notes)
+        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_dir_rows", quarantine_table="_adnet_dir_quarantine")
 
         # Empty phones and all-empty rows.
         report.blank_rows = con.execute("""

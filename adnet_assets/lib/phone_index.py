@@ -11,7 +11,6 @@ import hashlib
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import phonenumbers
 
 from adnet_assets.lib import phones as phone_rules

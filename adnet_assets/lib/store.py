@@ -138,3 +138,16 @@ def prune_files(folder: Path, pattern: str, keep: Iterable[Path]) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+def replace_quarantine(con: duckdb.DuckDBPyConnection, level: str, rows: Iterable[tuple]) -> None:
+    """Replace the ``quarantine`` rows of one reader (``level``, e.g. 'directory' or 'billing') with
+    ``rows`` of ``(source_file, line_no, reason, raw_line)``. Inside the caller's transaction."""
+    from adnet_assets.schema import QUARANTINE
+
+    ensure_table(con, QUARANTINE)
+    con.execute(f'DELETE FROM "{QUARANTINE.name}" WHERE level = ?', [level])
+    rows = [[level, *row] for row in rows]
+    if rows:
+        con.executemany(f'INSERT INTO "{QUARANTINE.name}" (level, source_file, line_no, reason, raw_line) '
+                        "VALUES (?, ?, ?, ?, ?)", rows)

@@ -208,7 +208,7 @@ _VIEW_LIST = [
         "one ad's observed route: stays, city changes (n_moves), distinct cities, the route in order, "
         "and its network if any",
         ("ad_itineraries", "ads", "network_members"),
-        f"""
+        """
         WITH routes AS (
             SELECT ad_key,
                    count(*) AS n_stays,

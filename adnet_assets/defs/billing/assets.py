@@ -14,8 +14,8 @@ from adnet_assets.lib.billing import QUARANTINE_LEVEL, BillingParams, load_billi
 from adnet_assets.lib.billing_counterparts import build_billing_counterparts
 from adnet_assets.lib.billing_roaming import build_billing_roaming
 from adnet_assets.lib.red_flags import DISCLAIMER, RedFlagParams, indicator_rows, run_red_flags
-from adnet_assets.lib.store import ensure_table
-from adnet_assets.schema import BILLING_COUNTERPARTS, BILLING_EVENTS, BILLING_ROAMING, QUARANTINE, RED_FLAGS
+from adnet_assets.lib.store import replace_quarantine
+from adnet_assets.schema import BILLING_COUNTERPARTS, BILLING_EVENTS, BILLING_ROAMING, RED_FLAGS
 
 GROUP = "billing"
 
@@ -27,11 +27,7 @@ def billing_events(context: dg.AssetExecutionContext, adnet: AdnetData, settings
 
     def build(con):
         report = load_billing(con, adnet.layout, default_country=adnet.default_country, params=params)
-        ensure_table(con, QUARANTINE)
-        con.execute(f"DELETE FROM {QUARANTINE.name} WHERE level = ?", [QUARANTINE_LEVEL])
-        if report.quarantine:
-            con.executemany(f"INSERT INTO {QUARANTINE.name} (level, source_file, line_no, reason, raw_line) "
-                            "VALUES (?, ?, ?, ?, ?)", [[QUARANTINE_LEVEL, *row] for row in report.quarantine])
+        replace_quarantine(con, QUARANTINE_LEVEL, report.quarantine)
         context.log.info(f"{report.rows_loaded:,} billing event(s) of {report.subscribers} recovered phone(s) "
                          f"from {len(report.files)} file(s), {report.rows_quarantined} quarantined")
         return report_metadata(report)

@@ -17,11 +17,11 @@ from adnet_assets.lib.owners import OwnerParams, resolve_owners
 from adnet_assets.lib.photos import PhotoParams, build_photo_links
 from adnet_assets.lib.rotation import RotationParams, build_rotation_links
 from adnet_assets.lib.series import SeriesParams, build_series_groups
-from adnet_assets.lib.store import ensure_table, transaction
+from adnet_assets.lib.store import replace_quarantine, transaction
 from adnet_assets.lib.texts import TextParams, build_text_links
 from adnet_assets.schema import (
     ADDRESSES, DIRECTORY_LISTINGS, DIRECTORY_MATCHES, LINKS, OWNER_VARIANTS, OWNERS, PHOTO_LINKS, PHOTOS,
-    QUARANTINE, ROTATION_LINKS, SERIES_GROUPS, TEXT_LINKS,
+    ROTATION_LINKS, SERIES_GROUPS, TEXT_LINKS,
 )
 
 GROUP = "evidence"
@@ -62,11 +62,7 @@ def directory_listings(context: dg.AssetExecutionContext, adnet: AdnetData, sett
 
     def build(con):
         report = load_directory(con, adnet.layout, default_country=adnet.default_country, params=params)
-        ensure_table(con, QUARANTINE)
-        con.execute(f"DELETE FROM {QUARANTINE.name} WHERE level = ?", [_DIRECTORY_LEVEL])
-        if report.quarantine:
-            con.executemany(f"INSERT INTO {QUARANTINE.name} (level, source_file, line_no, reason, raw_line) VALUES (?, ?, ?, ?, ?)",
-                            [[_DIRECTORY_LEVEL, *row] for row in report.quarantine])
+        replace_quarantine(con, _DIRECTORY_LEVEL, report.quarantine)
         for note in report.notes:
             context.log.info(note)
         context.log.info(f"{report.rows_loaded} directory row(s) loaded from {len(report.files)} file(s), "
