@@ -86,12 +86,13 @@ def small_market(tmp_path_factory):
 
 
 def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True,
-                       skip_groups: tuple[str, ...] = ("exports",), **resources):
+                       skip_groups: tuple[str, ...] = ("exports", "billing", "analysts"), **resources):
     """Materialise every asset (and check) for one window with the project's own resources,
     pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``).
 
-    The export files are skipped by default (``skip_groups``): they have their own tests, and
-    writing them per window would double these tests' time without testing anything new."""
+    The export files, billing and red flags, and the analysts' copy are skipped by default
+    (``skip_groups``): they have their own tests and run in ``adnet run`` (test_cli), and redoing them
+    per window would double these tests' time without testing anything new."""
     import dagster as dg
 
     from adnet_assets.definitions import build_definitions
