@@ -43,13 +43,13 @@ in how many it was); repeats *within* one file are kept (a long SMS billed in pa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib.csv_records import CsvSpec, checked_country, csv_files, read_csv_files_into
+from adnet_assets.lib.csv_records import CsvReadReport, CsvSpec, checked_country, csv_files, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
 from adnet_assets.lib.store import replace_table
@@ -164,26 +164,16 @@ def country_adjective_sql(col: str) -> str:
 
 
 @dataclass
-class BillingReport:
+class BillingReport(CsvReadReport):
     """What ``load_billing`` read and what it set aside.
 
     ``quarantine`` rows are ``(source_file, line_no, reason, raw_line)``, level 'billing'; a
     rejected file is one row (at its header line, or line NULL for an empty file).
     """
 
-    files: list[str] = field(default_factory=list)
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    quarantine: list[tuple[str, int | None, str, str | None]] = field(default_factory=list)
-    encodings: dict[str, str] = field(default_factory=dict)
-    delimiters: dict[str, str] = field(default_factory=dict)
-    rejected_files: list[str] = field(default_factory=list)
-    blank_rows: int = 0
     duplicates: int = 0
     subscribers: int = 0
     counterparts_not_phones: int = 0
-    phone_strings_parsed: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def csv_spec(params: BillingParams = DEFAULT_PARAMS) -> CsvSpec:

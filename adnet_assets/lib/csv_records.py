@@ -58,6 +58,7 @@ from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS, invalid_utf8_
 from adnet_assets.lib.store import sql_path
 
 __all__ = [
+    "CsvReadReport",
     "checked_country",
     "read_csv_files_into",
     "DELIMITERS",
@@ -445,3 +446,23 @@ def read_csv_files_into(report, con: duckdb.DuckDBPyConnection, files: Sequence[
         if info.rejected:
             report.rejected_files.append(info.source_file)
         report.notes.extend(info.notes)
+
+
+@dataclass
+class CsvReadReport:
+    """What a CSV reader (directory, billing) read and set aside: the fields both reports share.
+
+    ``quarantine`` rows are ``(source_file, line_no, reason, raw_line)``; ``encodings`` maps each file
+    to how it was decoded, ``delimiters`` to its delimiter; ``notes`` are things a reader should know.
+    """
+
+    files: list[str] = field(default_factory=list)
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantine: list[tuple[str, int | None, str, str | None]] = field(default_factory=list)
+    encodings: dict[str, str] = field(default_factory=dict)
+    delimiters: dict[str, str] = field(default_factory=dict)
+    rejected_files: list[str] = field(default_factory=list)
+    blank_rows: int = 0
+    phone_strings_parsed: int = 0
+    notes: list[str] = field(default_factory=list)

@@ -58,7 +58,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -66,7 +66,7 @@ import duckdb
 import pandas as pd
 
 from adnet_assets.layout import DataLayout
-from adnet_assets.lib.csv_records import CsvSpec, checked_country, csv_files, field_sql, read_csv_files_into
+from adnet_assets.lib.csv_records import CsvReadReport, CsvSpec, checked_country, csv_files, field_sql, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
 from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
 from adnet_assets.lib.store import ensure_table
@@ -141,7 +141,7 @@ DEFAULT_PARAMS = DirectoryParams()
 
 
 @dataclass
-class DirectoryReport:
+class DirectoryReport(CsvReadReport):
     """What ``load_directory`` read and what it set aside.
 
     ``quarantine`` rows are ``(source_file, line_no, reason, raw_line)``, level 'directory'; a
@@ -151,18 +151,8 @@ class DirectoryReport:
     ``cp1252``, ``latin-1``, or ``utf-8+cp1252 (lines ...)`` for a mixed file).
     """
 
-    files: list[str] = field(default_factory=list)
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    quarantine: list[tuple[str, int | None, str, str | None]] = field(default_factory=list)
-    encodings: dict[str, str] = field(default_factory=dict)
-    delimiters: dict[str, str] = field(default_factory=dict)
-    rejected_files: list[str] = field(default_factory=list)
-    blank_rows: int = 0
     phones_unreadable: int = 0
-    phone_strings_parsed: int = 0
     reserved_or_hidden: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------- folding
