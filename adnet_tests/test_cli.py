@@ -1,22 +1,13 @@
 """`adnet run` as a user runs it: a small generated market in a temporary folder, one run for all windows."""
 
 import csv
-import os
-import subprocess
-import sys
 
 import dagster as dg
 import duckdb
 
 from adnet_assets.bench.quality import evaluate
 from adnet_assets.layout import DataLayout
-
-
-def _adnet(*args, env_extra=None):
-    env = {**os.environ, **(env_extra or {})}
-    env.pop("DAGSTER_HOME", None)
-    return subprocess.run([sys.executable, "-m", "adnet_assets.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+from adnet_tests.conftest import run_adnet
 
 
 def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_market):
@@ -112,7 +103,7 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
 
 
 def test_adnet_run_on_a_folder_without_snapshots_says_what_to_do(tmp_path):
-    done = _adnet("run", "--data-dir", str(tmp_path / "empty"))
+    done = run_adnet("run", "--data-dir", str(tmp_path / "empty"))
     assert done.returncode == 1
     assert "no snapshot folders in" in done.stderr and "adnet demo" in done.stderr
     assert "Traceback" not in done.stderr
@@ -133,7 +124,7 @@ def test_running_again_in_another_process_leaves_the_same_database(small_market)
     root, _, done = small_market
     assert done.returncode == 0
     before = _tables(root / "adnet.duckdb")
-    again = _adnet("run", "--data-dir", str(root), env_extra={"PYTHONHASHSEED": "4242"})
+    again = run_adnet("run", "--data-dir", str(root), env_extra={"PYTHONHASHSEED": "4242"})
     assert again.returncode == 0, again.stderr[-3000:]
     after = _tables(root / "adnet.duckdb")
     assert after.keys() == before.keys() and "networks" in after

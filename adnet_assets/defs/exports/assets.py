@@ -22,8 +22,8 @@ from adnet_assets.lib.graph_export import graph_stem, write_graph_files
 from adnet_assets.lib.network_picture import picture_name, png_data_uri, thumbnail_png, write_network_pictures
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.store import prune_files
-from adnet_assets.schema import TABLES
 from adnet_assets.lib.xmind_export import write_network_maps
+from adnet_assets.schema import TABLES
 
 GROUP = "exports"
 _NETWORK_TABLES = ["networks", "network_members", "links", "ads", "owners", "addresses"]
@@ -42,6 +42,12 @@ def _network_ids(con) -> list[str]:
     """Largest first, so the UI shows the biggest networks when it shows only some."""
     return [r[0] for r in con.execute(
         "SELECT network_id FROM networks ORDER BY n_ads + n_phones DESC, network_id").fetchall()]
+
+
+def _pictures_drawn(con, folder: Path) -> dict[str, Path]:
+    """The network pictures ``network_pictures`` drew, by network id (for the maps and the workbook)."""
+    paths = {nid: folder / picture_name(nid) for nid in _network_ids(con)}
+    return {nid: path for nid, path in paths.items() if path.is_file()}
 
 
 def _workbook_readme() -> list[tuple[str, str]]:
@@ -87,8 +93,7 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
 def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
-        pictures = {nid: folder / picture_name(nid) for nid in _network_ids(con)}
-        written = write_network_maps(con, folder, pictures={k: p for k, p in pictures.items() if p.is_file()},
+        written = write_network_maps(con, folder, pictures=_pictures_drawn(con, folder),
                                      progress=_progress(context, "XMind maps"))
     prune_files(folder, "network_*.xmind", written.values())
     context.log.info(f"wrote {len(written)} XMind map(s) to {folder}")
@@ -107,9 +112,8 @@ def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Materi
                       "ad text is never a live formula or link.")
 def excel_workbook(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     target = adnet.layout.exports / "adnet.xlsx"
-    pictures_folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
-        pictures = {nid: pictures_folder / picture_name(nid) for nid in _network_ids(con)}
+        pictures = _pictures_drawn(con, adnet.layout.exports / "networks")
         report = write_workbook(con, target, pictures=pictures, readme=_workbook_readme())
     context.log.info(f"wrote {target} ({len(report.sheets)} sheets)")
     if report.networks_without_sheet:
