@@ -595,10 +595,24 @@ RED_FLAGS = Table(
     ),
 )
 
+AUDIT_LOG = Table(
+    "audit_log", "one action that reached outside the database or changed what it holds about people",
+    "Who did what, when, and on what scope: directory look-ups, exports, shared (pseudonymised) exports and "
+    "forget requests. Scopes are counts and folders, never the numbers, names or addresses themselves.",
+    (
+        C("done_at", "TIMESTAMPTZ", "when the action finished (UTC)"),
+        C("actor", "VARCHAR", "who ran it: $ADNET_ACTOR, else the operating-system user"),
+        C("action", "VARCHAR", "directory_lookup | export | shared_export | forget"),
+        C("scope", "VARCHAR", "what it covered, in words: counts, folders, the service's host; never a person's data"),
+        C("run_id", "VARCHAR", "the Dagster run, NULL when run outside Dagster (adnet forget)"),
+        C("host", "VARCHAR", "the machine it ran on"),
+    ),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (
     SNAPSHOTS, AD_OBSERVATIONS, QUARANTINE, PHONE_STRINGS, OBSERVATION_PHONES, PHONES, ADS,
     DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS, ADDRESSES, OWNERS, OWNER_VARIANTS, DIRECTORY_MATCHES, SERIES_GROUPS, ROTATION_LINKS,
     PHOTOS, PHOTO_LINKS, TEXT_LINKS, LINKS, NETWORKS, NETWORK_MEMBERS, NETWORK_HISTORY,
     AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS, NETWORK_MOVEMENT,
-    BILLING_EVENTS, BILLING_COUNTERPARTS, BILLING_ROAMING, RED_FLAGS,
+    BILLING_EVENTS, BILLING_COUNTERPARTS, BILLING_ROAMING, RED_FLAGS, AUDIT_LOG,
 )}
