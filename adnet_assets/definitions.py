@@ -31,11 +31,11 @@ from adnet_assets.layout import default_data_dir
 
 
 def _phone_directory() -> PhoneDirectory:
-    """The directory service from the environment; the key stays an EnvVar, read only when used."""
+    """The directory service from the environment; the key is read from the environment only when used."""
     url = os.environ.get("ADNET_DIRECTORY_URL")
     if not url:
         return PhoneDirectory()
-    return PhoneDirectory(base_url=url, api_key=dg.EnvVar("ADNET_DIRECTORY_API_KEY"))
+    return PhoneDirectory(base_url=url)
 
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:

@@ -52,11 +52,14 @@ class PhoneDirectory(dg.ConfigurableResource):
     """A JSON phone-directory service (see lib/directory_client.py for the protocol).
 
     Unconfigured (no ``base_url``), adnet reads only the CSV extracts in ``directory/``. The key
-    comes from the environment (``ADNET_DIRECTORY_API_KEY``), never from a file in the repository.
+    comes from the environment only (``ADNET_DIRECTORY_API_KEY``, or the variable ``api_key_env`` names): a
+    token given as configuration would be stored in plain text with every run's config in the instance.
     """
 
     base_url: str | None = Field(default=None, description="e.g. https://directory.example/api (env ADNET_DIRECTORY_URL)")
-    api_key: str | None = Field(default=None, description="bearer token (env ADNET_DIRECTORY_API_KEY)")
+    api_key_env: str = Field(default="ADNET_DIRECTORY_API_KEY",
+                             description="the NAME of the environment variable holding the bearer token; the token "
+                                         "itself is never configuration, so it is never stored in a run's config")
     rate_per_second: float = Field(default=2.0, description="look-ups per second at most")
     max_retries: int = Field(default=5, description="retries on 429 and 5xx, with exponential backoff")
     max_age_days: float = Field(default=30.0, description="a cached answer younger than this is not asked again")
@@ -70,5 +73,7 @@ class PhoneDirectory(dg.ConfigurableResource):
     def client(self):
         from adnet_assets.lib.directory_client import DirectoryClient
 
-        return DirectoryClient(self.base_url, self.api_key or "", rate_per_second=self.rate_per_second,
+        import os
+
+        return DirectoryClient(self.base_url, os.environ.get(self.api_key_env, ""), rate_per_second=self.rate_per_second,
                                max_retries=self.max_retries)

@@ -1,10 +1,10 @@
 """The evidence assets materialised on a hand-made market whose right answer is known."""
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import dagster as dg
 import duckdb
 import pytest
 
@@ -113,7 +113,7 @@ def fake_directory():
 def test_directory_service_answers_are_cached_and_reserved_listings_respected(layout, fake_directory, monkeypatch):
     _market(layout.root)
     monkeypatch.setenv("TEST_DIRECTORY_KEY", "test-key")
-    service = PhoneDirectory(base_url=fake_directory, api_key=dg.EnvVar("TEST_DIRECTORY_KEY"), rate_per_second=100)
+    service = PhoneDirectory(base_url=fake_directory, api_key_env="TEST_DIRECTORY_KEY", rate_per_second=100)
     _run(layout, service)
     asked_first = sorted(_FakeDirectory.calls)
     assert "+4793000001" in asked_first and "+4798000001" in asked_first
@@ -121,6 +121,12 @@ def test_directory_service_answers_are_cached_and_reserved_listings_respected(la
     assert con.execute("SELECT count(*) FROM directory_lookups").fetchone()[0] == len(asked_first)
     api = con.execute("SELECT phone, name, visibility FROM directory_listings WHERE source = 'api' ORDER BY phone").fetchall()
     assert api == [("+4793000001", "Anna Berg", "public"), ("+4798000001", None, "reserved")]
+    # the look-ups are audited: who, when, which service, how many, and never which numbers
+    audit = con.execute("SELECT actor, action, scope, run_id FROM audit_log").fetchall()
+    assert audit and all(a[1] == "directory_lookup" and a[0] and a[3] for a in audit)  # one row per run that asked
+    sent = [re.match(r"(\d+) number\(s\) sent to 127\.0\.0\.1:\d+: \d+ found, \d+ not found, 0 failed$", a[2]) for a in audit]
+    assert all(sent) and sum(int(m.group(1)) for m in sent) == len(asked_first)
+    assert not any(p in a[2] or p[3:] in a[2] for a in audit for p in asked_first)
     con.close()
     # a second run within max_age_days asks nothing again
     _FakeDirectory.calls = []

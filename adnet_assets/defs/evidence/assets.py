@@ -9,6 +9,7 @@ import dagster as dg
 from adnet_assets.defs.metadata import build_table, markdown_table, report_metadata, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData, PhoneDirectory
 from adnet_assets.defs.settings import MethodSettings
+from adnet_assets.lib import audit
 from adnet_assets.lib.addresses import AddressParams, build_addresses
 from adnet_assets.lib.billing import BillingParams
 from adnet_assets.lib.directory import DirectoryParams, load_directory, phones_due_for_lookup, record_lookups
@@ -43,14 +44,21 @@ def directory_lookups(context: dg.AssetExecutionContext, adnet: AdnetData, direc
                                     limit=directory.max_lookups_per_run)
     context.log.info(f"{len(due)} number(s) due for a look-up at {client.service}")
     results = []
-    for i, result in enumerate(client.lookup_many(due), 1):
-        results.append(result)
-        if i % 50 == 0 or i == len(due):
-            context.log.info(f"looked up {i}/{len(due)}")
-    with adnet.connect(log=context.log.info) as con:
-        with transaction(con):
-            record_lookups(con, results)
-    statuses = {s: sum(r.status == s for r in results) for s in ("found", "not_found", "error")}
+    try:
+        for i, result in enumerate(client.lookup_many(due), 1):
+            results.append(result)
+            if i % 50 == 0 or i == len(due):
+                context.log.info(f"looked up {i}/{len(due)}")
+    finally:  # numbers already sent are cached and audited even when the service stops answering
+        statuses = {s: sum(r.status == s for r in results) for s in ("found", "not_found", "error")}
+        with adnet.connect(log=context.log.info) as con:
+            with transaction(con):
+                record_lookups(con, results)
+                if results:
+                    audit.record(con, "directory_lookup",
+                                 f"{len(results)} number(s) sent to {client.service}: " +
+                                 f"{statuses['found']} found, {statuses['not_found']} not found, {statuses['error']} failed",
+                                 run_id=context.run_id)
     return dg.MaterializeResult(metadata={"service": dg.MetadataValue.text(client.service), "looked_up": len(results),
                                           **statuses})
 
