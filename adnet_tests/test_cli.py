@@ -100,6 +100,16 @@ def test_adnet_run_loads_every_window_in_one_run_and_says_what_it_found(small_ma
         assert tags["dagster/asset_partition_range_start"] <= tags["dagster/asset_partition_range_end"]
         windows = instance.get_materialized_partitions(dg.AssetKey("raw_snapshots"))
         assert len(windows) >= market.n_snapshots // 2
+    # every export the run wrote is in the audit trail, with who and which run, and no person's data
+    con = duckdb.connect(str(root / "adnet.duckdb"), read_only=True)
+    audit = con.execute("SELECT actor, action, scope FROM audit_log WHERE run_id = ? ORDER BY scope",
+                        [first.run_id]).fetchall()
+    phones = {r[0] for r in con.execute("SELECT phone FROM phones").fetchall()}
+    con.close()
+    assert [a[2].split(":")[0] for a in audit] == ["exports/adnet.xlsx", "exports/aleph", "exports/graphs",
+                                                   "exports/networks", "exports/networks"]
+    assert all(a[0] and a[1] == "export" for a in audit)
+    assert not any(p in a[2] or p[3:] in a[2] for a in audit for p in phones)
 
 
 def test_adnet_run_on_a_folder_without_snapshots_says_what_to_do(tmp_path):

@@ -16,6 +16,7 @@ import dagster as dg
 from adnet_assets.defs.metadata import markdown_table
 from adnet_assets.defs.networks.assets import network_summary_sections
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
+from adnet_assets.lib import audit
 from adnet_assets.lib.excel_export import ANALYST_TABLES, write_workbook
 from adnet_assets.lib.ftm_export import write_ftm_entities
 from adnet_assets.lib.graph_export import graph_stem, write_graph_files
@@ -36,6 +37,12 @@ def _progress(context, what: str):
         if done == total or done % max(total // 10, 1) == 0:
             context.log.info(f"{what}: {done}/{total}")
     return log
+
+
+def _audit(context, adnet: AdnetData, scope: str) -> None:
+    """One audit row per export written (who, when, what): files that leave with people are accounted for."""
+    with adnet.connect(log=context.log.info) as con:
+        audit.record(con, "export", scope, run_id=context.run_id)
 
 
 def _network_ids(con) -> list[str]:
@@ -75,6 +82,7 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
         sections = network_summary_sections(con, limit=_UI_PICTURES)
     prune_files(folder, "network_*.png", written.values())
     context.log.info(f"drew {len(written)} network picture(s) in {folder}")
+    _audit(context, adnet, f"exports/networks: {len(written)} network picture(s) (PNG)")
     shown = [f"{text}\n![{nid}]({png_data_uri(thumbnail_png(written[nid].read_bytes(), max_side=760))})\n"
              for nid, text in sections.items() if nid in written]
     more = f"\n\n{len(written) - len(shown)} more in the folder." if len(written) > len(shown) else ""
@@ -97,6 +105,7 @@ def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Materi
                                      progress=_progress(context, "XMind maps"))
     prune_files(folder, "network_*.xmind", written.values())
     context.log.info(f"wrote {len(written)} XMind map(s) to {folder}")
+    _audit(context, adnet, f"exports/networks: {len(written)} XMind map(s)")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
         "networks": len(written),
@@ -116,6 +125,8 @@ def excel_workbook(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Ma
         pictures = _pictures_drawn(con, adnet.layout.exports / "networks")
         report = write_workbook(con, target, pictures=pictures, readme=_workbook_readme())
     context.log.info(f"wrote {target} ({len(report.sheets)} sheets)")
+    _audit(context, adnet, f"exports/{target.name}: {len(report.sheets)} sheet(s), "
+                           f"{sum(report.sheets.values()):,} row(s)")
     if report.networks_without_sheet:
         context.log.warning(f"{report.networks_without_sheet} smaller network(s) have no sheet of their own: "
                             "they are in the network_members sheet")
@@ -140,6 +151,7 @@ def graph_files(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mater
             log(done, len(ids))
     prune_files(folder, "network_*", kept)
     context.log.info(f"wrote the evidence graph and {len(ids)} network(s) to {folder}")
+    _audit(context, adnet, f"exports/graphs: the evidence graph and {len(ids)} network(s) (GEXF, GraphML, CSV)")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
         "evidence_graph": dg.MetadataValue.path(str(written["gexf"])),
@@ -161,6 +173,7 @@ def ftm_entities(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mate
             log(done, len(ids))
     prune_files(folder, "network_*.ftm.json", kept)
     context.log.info(f"wrote {whole.n_entities:,} FollowTheMoney entities and {len(ids)} network file(s) to {folder}")
+    _audit(context, adnet, f"exports/aleph: {whole.n_entities:,} FollowTheMoney entities, {len(ids)} network file(s)")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
         "evidence_graph": dg.MetadataValue.path(str(whole.path)),
