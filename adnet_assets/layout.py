@@ -15,8 +15,8 @@ from pathlib import Path
 DATA_DIR_ENV = "ADNET_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
 
-SITE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}$")
-SNAPSHOT_ID_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2})(\d{2})Z$")
+SITE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}\Z")  # \Z: a trailing newline is not a name
+SNAPSHOT_ID_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})([0-9]{2})Z\Z")  # ASCII digits only
 ADS_FILE = "ads.jsonl"
 MANIFEST_FILE = "manifest.json"
 
@@ -68,9 +68,19 @@ class DataLayout:
         return self.root / "exports"
 
     @property
+    def shared_exports(self) -> Path:
+        """The pseudonymised exports for partners (``adnet share``): keyed hashes instead of people."""
+        return self.root / "shared"
+
+    @property
     def warehouse(self) -> Path:
         """Per-partition Parquet files written by the partitioned ingest (no DuckDB lock needed)."""
         return self.root / "warehouse"
+
+    @property
+    def tmp(self) -> Path:
+        """DuckDB's spill files (encrypted when a key is set): inside the data folder, never the system temp."""
+        return self.root / ".tmp"
 
     @property
     def dagster_home(self) -> Path:

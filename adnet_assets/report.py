@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from adnet_assets.layout import DataLayout
+from adnet_assets.lib import encryption
+from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import connect, table_exists
+
+
+def _plain(text: str) -> str:
+    """Ad content as one line a terminal prints and never obeys (no ESC sequences, no line breaks)."""
+    return " ".join(strip_controls(text).split())
 
 
 def summary(layout: DataLayout) -> str:
@@ -50,7 +57,13 @@ def summary(layout: DataLayout) -> str:
             lines.extend(_red_flags(con))
     lines.append(f"Database: {layout.database}  (the pipeline's; runs write it)")
     if layout.analyst_database.is_file():
-        lines.append(f"For SQL: duckdb -readonly {layout.analyst_database}  (the analysts' copy: never locked by runs)")
+        if encryption.configured():
+            lines.append(f"For SQL: ATTACH '{layout.analyst_database}' AS adnet "
+                         f"(ENCRYPTION_KEY getenv('{encryption.KEY_ENV}'), READ_ONLY); USE adnet;  "
+                         "(the analysts' copy, encrypted: in the duckdb CLI, with the key set)")
+        else:
+            lines.append(f"For SQL: duckdb -readonly {layout.analyst_database}  "
+                         "(the analysts' copy: never locked by runs)")
     if layout.exports.is_dir() and any(layout.exports.iterdir()):
         lines.append(f"Exports: {layout.exports}")
         lines += [f"  {line}" for line in _export_lines(layout.exports)]
@@ -64,10 +77,10 @@ def _networks(con) -> list[str]:
         return ["Networks: none found (no group of ads and numbers shows more than one person's pattern)"]
     out = [f"Networks: {len(rows)} found"]
     for nid, n_ads, n_phones, n_owners, cities, strongest in rows[:15]:
-        where = ", ".join((cities or [])[:4]) + (" ..." if cities and len(cities) > 4 else "")
+        where = _plain(", ".join((cities or [])[:4])) + (" ..." if cities and len(cities) > 4 else "")
         out.append(f"  {nid}: {n_ads} ads, {n_phones} phones, {n_owners} owners; {where}")
         if strongest:
-            out.append(f"      strongest: {strongest.split('; ')[0][:140]}")
+            out.append(f"      strongest: {_plain(strongest.split('; ')[0])[:140]}")
     if len(rows) > 15:
         out.append(f"  ... and {len(rows) - 15} more (SELECT * FROM networks)")
     return out

@@ -2,9 +2,15 @@
 
 
 import logging
+import re
 import sys
 
 import dagster as dg
+
+
+# Control characters (ESC sequences above all) that a message may carry from ad content or file names:
+# a terminal would obey them. Line breaks and tabs stay.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class _StepFormatter(logging.Formatter):
@@ -14,7 +20,18 @@ class _StepFormatter(logging.Formatter):
         message = meta.get("orig_message") or record.getMessage()
         when = self.formatTime(record, "%H:%M:%S")
         level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
-        return f"{when}  {step:<22} {level}{message}"
+        return _CONTROLS.sub("\ufffd", f"{when}  {step:<22} {level}{message}")
+
+
+class _NotTheSkippedSteps(logging.Filter):
+    """After a step fails, Dagster logs as an error every step it therefore does not run ("Dependencies
+    for step ... Not executing."): dozens of lines over the one that matters, which `adnet run`
+    prints again at the end. The UI's event log keeps them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(record, "dagster_meta", None) or {}
+        message = str(meta.get("orig_message") or record.getMessage())
+        return not (message.startswith("Dependencies for step ") and message.endswith("Not executing."))
 
 
 @dg.logger(
@@ -28,5 +45,6 @@ def compact_console_logger(init_context: dg.InitLoggerContext) -> logging.Logger
     logger.propagate = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_StepFormatter())
+    handler.addFilter(_NotTheSkippedSteps())
     logger.handlers = [handler]
     return logger

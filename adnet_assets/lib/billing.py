@@ -20,7 +20,8 @@ Everything is set-based in DuckDB; each row is checked and a row with a problem 
 problem found, each saying what to fix:
 
 * ``subscriber``: one readable phone number (read in ``default_country`` when written without a
-  country code).
+  country code). A subscriber or counterpart field longer than ``MAX_PHONE_CHARS`` is other text
+  put there: set aside without being read as a number.
 * ``timestamp``: ISO 8601 *with* its zone (``2026-06-16T21:05:00+02:00``, ``...Z``, ``+0200``,
   ``+02``); a time without zone is set aside (the instant could not be told). ``event_at`` is the
   instant; ``local_date``/``local_minute`` keep the day and time of day *as written*, because
@@ -51,7 +52,8 @@ import duckdb
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.csv_records import CsvReadReport, CsvSpec, checked_country, csv_files, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
-from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
+from adnet_assets.lib.snapshot_lines import MAX_PHONE_CHARS, QUARANTINE_LINE_CHARS
+from adnet_assets.lib.snapshots import relative
 from adnet_assets.lib.store import replace_table
 from adnet_assets.schema import BILLING_EVENTS
 
@@ -242,6 +244,9 @@ def _typed_sql(cut: int) -> str:
            list_filter([
              CASE WHEN subscriber IS NULL
                     THEN 'empty subscriber: whose record this is cannot be told (write the recovered phone''s number)'
+                  WHEN length(subscriber) > {MAX_PHONE_CHARS}
+                    THEN 'subscriber field of ' || length(subscriber) || ' characters is not a phone number '
+                         || '(limit {MAX_PHONE_CHARS}): write the recovered phone''s number alone'
                   WHEN sub_n > 1
                     THEN 'subscriber field holds ' || sub_n || ' numbers (' || sub_numbers || '): write the one recovered phone'
                   WHEN sub_phone IS NULL
@@ -265,6 +270,9 @@ def _typed_sql(cut: int) -> str:
                                                               ELSE 'an event that is not data' END
                          || ': write the other party''s number '
                          || '(only data sessions may leave it empty)'
+                  WHEN length(counterpart) > {MAX_PHONE_CHARS}
+                    THEN 'counterpart field of ' || length(counterpart) || ' characters is not a phone number or a '
+                         || 'sender name (limit {MAX_PHONE_CHARS}): write the other party''s number alone'
                   WHEN cp_n > 1
                     THEN 'counterpart field holds ' || cp_n || ' numbers (' || cp_numbers || '): write one row per number' END,
              CASE WHEN duration_s IS NOT NULL AND (NOT regexp_full_match(duration_s, '[0-9]+') OR dur IS NULL)
@@ -287,8 +295,9 @@ def load_billing(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, default_
     country = checked_country(default_country)
     con.execute(_WORK_DDL)
     try:
-        files = [(path, path.relative_to(layout.root).as_posix()) for path in billing_files(layout)]
-        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_bill_rows", quarantine_table="_adnet_bill_quarantine")
+        files = [(path, relative(layout, path)) for path in billing_files(layout)]
+        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_bill_rows",
+                            quarantine_table="_adnet_bill_quarantine", root=layout.billing)
 
         all_cols = ", ".join(f'"{c}"' for c in COLUMNS)
         report.blank_rows = con.execute(
@@ -298,7 +307,8 @@ def load_billing(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, default_
         # Phones through the shared cache: subscribers in the default country, counterparts in the
         # subscriber's own country.
         report.phone_strings_parsed = parse_new_phone_strings(
-            con, f"SELECT subscriber AS raw, '{country}' AS default_country FROM _adnet_bill_rows WHERE subscriber IS NOT NULL")
+            con, f"SELECT subscriber AS raw, '{country}' AS default_country FROM _adnet_bill_rows "
+                 f"WHERE subscriber IS NOT NULL AND length(subscriber) <= {MAX_PHONE_CHARS}")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _adnet_bill_subs AS
             SELECT raw, count(phone) AS n_numbers, string_agg(phone, ', ' ORDER BY "index") AS numbers,
@@ -309,7 +319,7 @@ def load_billing(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, default_
             GROUP BY raw""")
         cp_pairs = f"""SELECT r.counterpart AS raw, coalesce(s.region, '{country}') AS default_country
                        FROM _adnet_bill_rows r LEFT JOIN _adnet_bill_subs s ON s.raw = r.subscriber
-                       WHERE r.counterpart IS NOT NULL"""
+                       WHERE r.counterpart IS NOT NULL AND length(r.counterpart) <= {MAX_PHONE_CHARS}"""
         report.phone_strings_parsed += parse_new_phone_strings(con, cp_pairs)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _adnet_bill_cps AS

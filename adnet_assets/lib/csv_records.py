@@ -8,11 +8,12 @@ names) is the caller's business.
 
 How a file is read:
 
-* **Encoding**, per file: a UTF-8 BOM is stripped (``utf-8-sig``); UTF-16 with a BOM is read as
-  such (Excel's "Unicode text"); otherwise UTF-8. A file that is not UTF-8 is read as cp1252
-  (Windows Norwegian/Swedish exports: "S\\xf8ren" -> "Søren"), or latin-1 when it holds bytes
-  cp1252 leaves undefined. A file that is UTF-8 except on some lines (two exports pasted
-  together) keeps UTF-8 and reads only those lines as cp1252. ``CsvFileInfo.encoding`` says
+* **Encoding**, per file: a UTF-8 BOM is stripped (``utf-8-sig``); UTF-32 and UTF-16 with a BOM
+  are read as such (Excel's "Unicode text"), and so is UTF-16 without a BOM when every other byte
+  of its start is NUL (``utf-16-le``/``utf-16-be``); otherwise UTF-8. A file that is not UTF-8 is
+  read as cp1252 (Windows Norwegian/Swedish exports: "S\\xf8ren" -> "Søren"), or latin-1 when it
+  holds bytes cp1252 leaves undefined. A file that is UTF-8 except on some lines (two exports
+  pasted together) keeps UTF-8 and reads only those lines as cp1252. ``CsvFileInfo.encoding`` says
   which was used, so a wrong guess can be seen.
 * **Line ends**: CRLF and old-Mac CR line ends are read as LF.
 * **Delimiter**: sniffed from the header line (the first non-blank line): the one of ``,`` ``;``
@@ -36,8 +37,14 @@ How a file is read:
   then parsed by DuckDB's ``read_csv`` (all VARCHAR, explicit columns, strict mode) with its line
   number written in front of it, so rows with the wrong number of fields come back in DuckDB's
   rejects table *with* their line number.
+* **Files outside their folder**: with ``root`` given (``directory/``, ``billing/``), a file that is
+  a link resolving outside it is never opened: one quarantine row (line NULL) says so. A file that
+  cannot be read (permissions) is one quarantine row too; nothing stops the run. A lone CR inside a
+  line is data (DuckDB's reader would take it for a line end), and a column name quoted in a reason
+  has its control characters blanked.
 * **Quarantine** rows are ``(source_file, line_no, reason, raw_line)`` with the raw record cut at
-  ``QUARANTINE_LINE_CHARS``: wrong field count, text after a closing quote, unclosed quotes.
+  ``QUARANTINE_LINE_CHARS``: wrong field count, text after a closing quote, unclosed quotes, a record
+  longer than ``MAX_ROW_BYTES``.
 * **Values**: every field is trimmed of ``FIELD_WHITESPACE`` (spaces, tabs, line breaks, Unicode
   spaces, zero-width space, BOM); a field that is nothing else is NULL. Blank lines are skipped.
 """
@@ -46,6 +53,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 import tempfile
 from collections.abc import Sequence
@@ -74,6 +82,8 @@ __all__ = [
 ]
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+#: A record longer than this is set aside (DuckDB's CSV reader needs a bound; no row of ours comes near).
+MAX_ROW_BYTES = 2_000_000
 #: Stripped from both ends of every field (spaces, tabs, line breaks, Unicode spaces, zero-width space, BOM);
 #: a field that is nothing else is NULL.
 FIELD_WHITESPACE = " \t\n\r\x0b\x0c\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200C)) + \
@@ -128,13 +138,39 @@ def csv_files(folder: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------------- decoding
 
+def _bomless_utf16(data: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the file's start looks like UTF-16 text without a BOM (ASCII
+    characters with a NUL byte beside each), else None. UTF-8 text never holds NUL in earnest."""
+    head = data[:4096]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    pairs = len(head) // 2
+    odd = head[1::2].count(0)
+    even = head[0::2].count(0)
+    if odd >= 0.4 * pairs and even <= 0.05 * pairs:
+        return "utf-16-le"
+    if even >= 0.4 * pairs and odd <= 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
 def decode_csv_bytes(data: bytes) -> tuple[str, str]:
     """(text, encoding used). Never raises: see the module docstring for the order of guesses."""
     if data.startswith(codecs.BOM_UTF8):
         body, label = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts with FF FE
+        try:
+            return data.decode("utf-32"), "utf-32"
+        except UnicodeDecodeError:
+            body, label = data, "utf-8"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            body, label = data, "utf-8"
+    elif (wide := _bomless_utf16(data)) is not None:
+        try:
+            return data.decode(wide), wide
         except UnicodeDecodeError:
             body, label = data, "utf-8"
     else:
@@ -276,17 +312,23 @@ def _parse_records(con: duckdb.DuckDBPyConnection, delim: str, n_fields: int, tm
     body = con.execute(f"""
         SELECT string_agg(CAST(line_no AS VARCHAR) || $d || record, chr(10) ORDER BY line_no)
         FROM {_RECORDS} WHERE NOT forced AND trim(record) <> ''""", {"d": delim}).fetchone()[0]
+    # DuckDB's reader takes a lone CR inside a line for a line end (and can fail outright on one in an
+    # unquoted field): each CR travels as a private-use character the text does not hold, and comes back.
+    body = body or ""
+    stand_in = next(chr(c) for c in range(0xE000, 0xF8FF) if chr(c) not in body)
     tmp = Path(tmpdir) / "records.csv"
-    tmp.write_text((body or "") + "\n", encoding="utf-8")
+    tmp.write_text(body.replace("\r", stand_in) + "\n", encoding="utf-8")
     col_names = ["l"] + [f"c{i}" for i in range(n_fields)]
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in col_names) + "}"
+    restored = ", ".join(["l"] + [f"replace(c{i}, chr({ord(stand_in)}), chr(13)) AS c{i}" for i in range(n_fields)])
     delim_sql = delim.replace("'", "''")
     for t in (_REJECTS, _REJECT_SCANS):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_PARSED} AS
-        SELECT * FROM read_csv('{sql_path(tmp)}', header = false, auto_detect = false, delim = '{delim_sql}',
+        SELECT {restored} FROM read_csv('{sql_path(tmp)}', header = false, auto_detect = false, delim = '{delim_sql}',
                                quote = '"', escape = '"', columns = {columns}, strict_mode = true,
+                               max_line_size = {MAX_ROW_BYTES},
                                null_padding = false, store_rejects = true, rejects_table = '{_REJECTS}',
                                rejects_scan = '{_REJECT_SCANS}', parallel = false)
         WHERE l IS NOT NULL""")
@@ -305,6 +347,9 @@ def _parse_records(con: duckdb.DuckDBPyConnection, delim: str, n_fields: int, tm
                              || ' fields, the header has {n_fields}'
                       WHEN bool_or(error_type = 'UNQUOTED VALUE')
                         THEN 'text after the closing quote of a quoted field (a quote inside a field must be written "")'
+                      WHEN bool_or(error_type = 'LINE SIZE OVER MAXIMUM')
+                        THEN 'row is longer than {MAX_ROW_BYTES:,} bytes: no listing or record is that long '
+                             || '(look for a missing line break or a document pasted into a field)'
                       ELSE 'not readable as a CSV row: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) END AS reason
           FROM rj WHERE line_no IS NOT NULL GROUP BY line_no
         )
@@ -322,7 +367,7 @@ def _cut(text: str | None) -> str | None:
 
 
 def read_csv_files(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str]], spec: CsvSpec, *,
-                   rows_table: str, quarantine_table: str) -> list[CsvFileInfo]:
+                   rows_table: str, quarantine_table: str, root: Path | None = None) -> list[CsvFileInfo]:
     """Read CSV files into ``rows_table``; what cannot be read goes to ``quarantine_table``.
 
     ``files`` are ``(path, source_file)`` pairs (``source_file``: the path as reported, relative to
@@ -330,34 +375,64 @@ def read_csv_files(con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, s
     line_no``, then one VARCHAR per ``spec.columns`` (in that order), then ``record`` (the raw
     record text); ``quarantine_table`` with ``source_file, line_no, reason, raw_line``. Rows are
     inserted by position. Records whose fields are all empty are inserted too (the caller decides
-    what they mean). Runs inside the caller's transaction; leaves no work table behind.
+    what they mean). ``root`` (the files' folder): a file resolving outside it (a link) is not read.
+    Runs inside the caller's transaction; leaves no work table behind.
     """
     infos: list[CsvFileInfo] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="adnet-csv-") as tmpdir:
+        # beside DuckDB's spill files in the data folder (store.connect sets it), not the system temp:
+        # the records are names, numbers and addresses
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        spill = spill if spill and os.path.isabs(spill) and os.path.isdir(spill) else None
+        with tempfile.TemporaryDirectory(prefix=".adnet-csv-", dir=spill) as tmpdir:
             for path, source_file in files:
-                infos.append(_read_file(con, path, source_file, spec, rows_table, quarantine_table, tmpdir))
+                infos.append(_read_file(con, path, source_file, spec, rows_table, quarantine_table, tmpdir, root))
     finally:
         for t in _WORK_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {t}")
     return infos
 
 
+def _outside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return False
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a loop of links (Python < 3.13)
+        return True
+
+
+def _shown(name: str) -> str:
+    """A header name as quoted in a reason: control characters blanked, cut."""
+    name = _CONTROL.sub(" ", name).strip()
+    return (name[:40] + "…" if len(name) > 40 else name) or "(empty)"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, spec: CsvSpec, rows_table: str,
-               quarantine_table: str, tmpdir: str) -> CsvFileInfo:
+               quarantine_table: str, tmpdir: str, root: Path | None = None) -> CsvFileInfo:
     info = CsvFileInfo(source_file)
-    text, encoding = decode_csv_bytes(path.read_bytes())
-    info.encoding = encoding
-    if encoding.startswith(("cp1252", "latin-1", "utf-8+")):
-        info.notes.append(f"{source_file}: not UTF-8, read as {encoding}")
-    lines = normalise_newlines(text).split("\n")
-    header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
 
     def reject(line_no: int | None, reason: str, raw: str | None) -> CsvFileInfo:
         info.rejected = True
         info.n_quarantined = 1
         con.execute(f"INSERT INTO {quarantine_table} VALUES (?, ?, ?, ?)", [source_file, line_no, reason, _cut(raw)])
         return info
+
+    if root is not None and _outside(path, root):
+        return reject(None, f"the file is a link to outside {root.name}/: copy the file in instead "
+                            "(nothing behind the link was read)", None)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return reject(None, f"the file cannot be read ({exc.strerror or exc}): check its permissions", None)
+    text, encoding = decode_csv_bytes(data)
+    info.encoding = encoding
+    if encoding.startswith(("cp1252", "latin-1", "utf-8+")):
+        info.notes.append(f"{source_file}: not UTF-8, read as {encoding}")
+    lines = normalise_newlines(text).split("\n")
+    header_idx = next((i for i, line in enumerate(lines) if line.strip()), None)
 
     if header_idx is None:
         return reject(None, f"empty file: no header line (expected {spec.expected})", None)
@@ -371,15 +446,17 @@ def _read_file(con: duckdb.DuckDBPyConnection, path: Path, source_file: str, spe
     if missing_required:
         what = ", ".join(f"'{c}'" for c in missing_required)
         return reject(header_no, f"no {what} column{'s' if len(missing_required) > 1 else ''} in the header "
-                                 f"(found: {', '.join(n or '(empty)' for n in names)}; expected {spec.expected}): "
+                                 f"(found: {', '.join(_shown(n) for n in names[:20])}{', …' if len(names) > 20 else ''}; "
+                                 f"expected {spec.expected}): "
                                  f"file not loaded, {n_data} data line(s) not read", header_line)
     twice = sorted({n for n in names if n in spec.columns and names.count(n) > 1})
     if twice:
-        return reject(header_no, f"column(s) {', '.join(twice)} appear more than once in the header: which one holds "
+        return reject(header_no, f"column(s) {', '.join(map(_shown, twice))} appear more than once in the header: which one holds "
                                  f"the value cannot be told; file not loaded, {n_data} data line(s) not read", header_line)
     unknown = [n for n in names if n not in spec.columns]
     if unknown:
-        info.notes.append(f"{source_file}: column(s) ignored: {', '.join(n or '(empty)' for n in unknown)}")
+        info.notes.append(f"{source_file}: column(s) ignored: {', '.join(_shown(n) for n in unknown[:20])}"
+                          + (", …" if len(unknown) > 20 else ""))
     missing = [c for c in spec.columns if c not in names]
     if missing:
         info.notes.append(f"{source_file}: no column(s) {', '.join(missing)}: read as empty")
@@ -435,10 +512,10 @@ def checked_country(value: str | None) -> str:
 
 
 def read_csv_files_into(report, con: duckdb.DuckDBPyConnection, files: Sequence[tuple[Path, str]], spec: CsvSpec, *,
-                        rows_table: str, quarantine_table: str) -> None:
+                        rows_table: str, quarantine_table: str, root: Path | None = None) -> None:
     """``read_csv_files``, noting in ``report`` (any object with ``files, encodings, delimiters,
     rejected_files, notes``) what each file was: the directory and billing readers' shared bookkeeping."""
-    for info in read_csv_files(con, files, spec, rows_table=rows_table, quarantine_table=quarantine_table):
+    for info in read_csv_files(con, files, spec, rows_table=rows_table, quarantine_table=quarantine_table, root=root):
         report.files.append(info.source_file)
         report.encodings[info.source_file] = info.encoding
         if info.delimiter is not None:

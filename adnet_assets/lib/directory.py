@@ -20,7 +20,9 @@ number may have several rows. How a file is read:
 * **Quarantine** (returned in ``DirectoryReport.quarantine`` as ``(source_file, line_no, reason,
   raw_line)``; the caller writes them to ``quarantine`` with level 'directory'): wrong field
   count, text after a closing quote, unclosed quotes, empty phone, a phone field holding more than
-  one number (which number the listing is for cannot be told). Rows whose fields are all empty
+  one number (which number the listing is for cannot be told), a phone field longer than
+  ``MAX_PHONE_CHARS`` (other text put there; it is not read as a number). A file that is a link
+  to outside ``directory/`` is not read (one row, line NULL). Rows whose fields are all empty
   (trailing ``;;;;;`` rows of spreadsheet exports) hold nothing and are only counted.
 * **Phones** are read like the ads' phones: each distinct ``(phone_raw, default_country)`` is
   parsed once, through the same ``phone_strings`` cache as the ads' strings
@@ -68,7 +70,8 @@ import pandas as pd
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.csv_records import CsvReadReport, CsvSpec, checked_country, csv_files, field_sql, read_csv_files_into
 from adnet_assets.lib.phone_index import parse_new_phone_strings
-from adnet_assets.lib.snapshot_lines import QUARANTINE_LINE_CHARS
+from adnet_assets.lib.snapshot_lines import MAX_PHONE_CHARS, QUARANTINE_LINE_CHARS
+from adnet_assets.lib.snapshots import relative
 from adnet_assets.lib.store import ensure_table
 from adnet_assets.schema import DIRECTORY_LISTINGS, DIRECTORY_LOOKUPS
 
@@ -309,8 +312,9 @@ def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, defaul
     country = checked_country(default_country)
     con.execute(_WORK_DDL)
     try:
-        files = [(path, path.relative_to(layout.root).as_posix()) for path in directory_files(layout)]
-        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_dir_rows", quarantine_table="_adnet_dir_quarantine")
+        files = [(path, relative(layout, path)) for path in directory_files(layout)]
+        read_csv_files_into(report, con, files, csv_spec(params), rows_table="_adnet_dir_rows",
+                            quarantine_table="_adnet_dir_quarantine", root=layout.directory)
 
         # Empty phones and all-empty rows.
         report.blank_rows = con.execute("""
@@ -322,6 +326,12 @@ def load_directory(con: duckdb.DuckDBPyConnection, layout: DataLayout, *, defaul
             SELECT source_file, line_no, 'empty phone: a listing without a number links nothing', left(record, $cut)
             FROM _adnet_dir_rows WHERE phone_raw IS NULL""", {"cut": QUARANTINE_LINE_CHARS})
         con.execute("DELETE FROM _adnet_dir_rows WHERE phone_raw IS NULL")
+        con.execute(f"""
+            INSERT INTO _adnet_dir_quarantine
+            SELECT source_file, line_no, 'phone field of ' || length(phone_raw) || ' characters is not a phone number '
+                   || '(limit {MAX_PHONE_CHARS}): write the number alone in the phone column', left(record, $cut)
+            FROM _adnet_dir_rows WHERE length(phone_raw) > {MAX_PHONE_CHARS}""", {"cut": QUARANTINE_LINE_CHARS})
+        con.execute(f"DELETE FROM _adnet_dir_rows WHERE length(phone_raw) > {MAX_PHONE_CHARS}")
 
         # Phones through the shared cache.
         pairs = f"SELECT phone_raw AS raw, '{country}' AS default_country FROM _adnet_dir_rows"

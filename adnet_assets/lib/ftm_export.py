@@ -12,7 +12,7 @@ Mapping (FtM 4.x schemata)
 | owner (`owners`)       | `Person`       | `name`; every other spelling in `variants` as `alias`; `address` = text of each private (not generic) address; `addressEntity` -> the `Address` of each `owner_address` link in the file; `phone` = numbers a `directory` link in the file registers to the owner; `summary` = owner id and counts; `notes` = how the spellings were joined (`resolution`) |
 | address (`addresses`)  | `Address`      | `full` = the address, then every spelling variant; `postalCode`; `city`; `keywords` = kind (`private`, `phone_shop`, …) and `generic` when generic; `summary` = key, generic or private, counts; `description` = reason |
 | phone number           | `UserAccount`  | `username` and `phone` = the E.164 number; `service` = `telephone`; `owner` -> the `Person` a `directory` link in the file registers it to; `country`; `retrievedAt` = first and last seen; `summary` = type, status, ads, dates, cities |
-| ad (`ads`)             | `UserAccount`  | `username` = ad key `<site>:<ad_id>`; `service` = site; `name` = last advertised name (literal text); `phone` = the ad's numbers; `country`; `sourceUrl` = latest http(s) URL; `retrievedAt` = first and last seen; `summary` = ad id, snapshots, dates, cities |
+| ad (`ads`)             | `UserAccount`  | `username` = ad key `<site>:<ad_id>`; `service` = site; `name` = last advertised name (literal text); `phone` = the ad's numbers; `country`; `sourceUrl` = latest http(s) URL on the ad's own site; `retrievedAt` = first and last seen; `summary` = ad id, snapshots, dates, cities |
 | network (`networks`)   | `Organization` | `name` = `adnet network <id>`; `summary` = counts, dates, cities, score; `description` = strongest evidence |
 | `links` row            | `UnknownLink`  | `subject` = a, `object` = b; `role` = kind; `status` = strength; `summary` = kind, strength, weight, whether networks use it; `description` = evidence; `recordId` = source |
 | `network_members` row  | `UnknownLink`  | `subject` = the member, `object` = the network; `role` = `network member`; `summary` = seed, or the link it joined by (via, kind, weight); `description` = explanation |
@@ -161,16 +161,28 @@ def _fetch_by_key(con: duckdb.DuckDBPyConnection, kind: str, keys: list[str]) ->
     return {row[key_col]: row for row in rows}
 
 
+# An ad's page is on its own site: http(s), the host the site or one of its subdomains, no user part, no
+# space or backslash (which browsers read as '/', so "https://evil.example\@site" goes to evil.example).
+_OWN_PAGE = r"^https?://([a-z0-9.-]+)(:[0-9]{1,5})?([/?#][^\s\\]*)?$"
+
+
 def _fetch_ad_pages(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, tuple[str | None, list[str]]]:
-    """ad_key -> (latest http(s) URL, sorted cities) from ``ad_observations``."""
+    """ad_key -> (latest URL of the ad's page on its own site, sorted cities) from ``ad_observations``.
+
+    The URL is ad content: one pointing anywhere but the ad's site would be a link an attacker chose,
+    offered to the analyst in Aleph, so it is left out."""
     if not {"ad_key", "url", "city", "seen_at"} <= _columns(con, "ad_observations"):
         return {}
-    rows = con.execute("""
+    rows = con.execute(f"""
+        WITH o AS (
+          SELECT ad_key, url, city, seen_at, lower(split_part(ad_key, ':', 1)) AS site,
+                 regexp_extract(lower(url), '{_OWN_PAGE}', 1) AS host  -- '' when the URL is not of that form
+          FROM ad_observations WHERE ad_key IN (SELECT unnest(?::VARCHAR[])))
         SELECT ad_key,
                list(url ORDER BY seen_at DESC NULLS LAST, url DESC)
-                   FILTER (WHERE lower(url) LIKE 'http://%' OR lower(url) LIKE 'https://%')[1],
+                   FILTER (WHERE host <> '' AND (host = site OR host LIKE '%.' || site))[1],
                list(DISTINCT city ORDER BY city) FILTER (WHERE city IS NOT NULL)
-        FROM ad_observations WHERE ad_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY ad_key""", [keys]).fetchall()
+        FROM o GROUP BY ad_key""", [keys]).fetchall()
     return {key: (url, cities or []) for key, url, cities in rows}
 
 

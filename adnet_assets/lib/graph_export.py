@@ -27,8 +27,8 @@ Text cleaning
 
 CSV files
   UTF-8 with a byte-order mark (``utf-8-sig``), so Excel-based tools read æ, ø and å. To defuse spreadsheet
-  formula injection, a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with a single
-  quote ``'``. A cell that is exactly an E.164 number (``+`` and 7 to 15 digits) is exempt: it cannot carry a
+  formula injection, a text cell that starts with ``=``, ``+``, ``-``, ``@``, tab, CR or LF is prefixed with a
+  single quote ``'``. A cell that is exactly an E.164 number (``+`` and 7 to 15 digits) is exempt: it cannot carry a
   formula, and i2 and Maltego import the CSV directly, where a quote would become part of the phone's label. The
   ``id``/``source``/``target`` columns hold typed keys and are never affected. The numeric ``weight`` column is
   written as a number and not prefixed.
@@ -57,7 +57,8 @@ __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "clean_text", "defuse_cell", "build_g
 NODE_COLUMNS = ("id", "type", "label", "network_id", "explanation")
 EDGE_COLUMNS = ("source", "target", "kind", "weight", "evidence", "strength")
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# "\n" too: strip_controls turns a leading CR into LF, which must not undo the defusing.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 

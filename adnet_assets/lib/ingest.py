@@ -8,7 +8,7 @@ from __future__ import annotations
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
 from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
-from adnet_assets.lib.snapshots import discover
+from adnet_assets.lib.snapshots import EarlierCopies, discover
 from adnet_assets.lib.store import connect, transaction
 from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
 from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
@@ -19,8 +19,9 @@ def ingest_all(layout: DataLayout, *, default_country: str = "NO", max_line_byte
     """Every window with snapshots, then the analysts' ingest tables in adnet.duckdb."""
     discovery = discover(layout)
     windows = sorted({s.window for s in discovery.snapshots})
+    copies = EarlierCopies(layout, discovery.snapshots)
     for window in windows:
-        ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes)
+        ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes, copies=copies)
     with connect(layout.database) as con:
         with transaction(con):
             sync_window_tables(con, layout, {

@@ -154,6 +154,8 @@ __all__ = [
 MIN_WORD_RUN = 4
 #: Minimum digits-or-words in a word run (a Nordic number has >= 8 digits).
 MIN_RUN_LENGTH = 8
+#: Longer strings are not a displayed number: unparseable at once, never a minutes-long parse.
+MAX_RAW_CHARS = 2000
 #: Minimum national significant number length accepted as a person's phone.
 MIN_NSN_LENGTH = 7
 #: Longest digit string read as one number (E.164 max 15 + "00").
@@ -815,6 +817,8 @@ def parse_phone(
     """
     if not isinstance(raw, str) or not raw.strip():
         return _unparseable(raw, default_country, 0, "empty string")
+    if len(raw) > MAX_RAW_CHARS:  # the chain splitter is quadratic in the text's length
+        return _unparseable(raw, default_country, 0, f"too long for a displayed number (over {MAX_RAW_CHARS:,} characters)")
     region = default_country.strip().upper() if isinstance(default_country, str) else None
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
         region = None  # unknown market: only international forms can be read

@@ -2,14 +2,17 @@
 
 One rule for every export: line ends become ``\\n``; C0 controls except tab and newline, DEL,
 C1 controls, lone surrogates and U+FFFE/U+FFFF are removed (XML 1.0 cannot hold them, and
-spreadsheets and graph tools choke on them).
+spreadsheets and graph tools choke on them). So are the bidirectional embedding, override and
+isolate controls (U+202A..U+202E, U+2066..U+2069): an ad's name ending in U+202E would show the
+text after it (a city, a number) reversed in a map topic or a cell, and no name or city needs them
+(right-to-left scripts display right without them; the marks U+200E/U+200F stay).
 """
 
 from __future__ import annotations
 
 import re
 
-CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def strip_controls(text: str) -> str:

@@ -2,9 +2,11 @@
 
 Python touches each *file* (hash, BOM, UTF-8 check); every *line* is split, validated and typed
 by SQL over the whole batch. A bad line (not UTF-8, not JSON, no ``ad_id``, wrong types, too
-long, a second copy of an ad in one crawl) is set aside with its file, line number and reason
-while the rest of its snapshot loads. Optional fields with a wrong type are set to NULL and
-named in ``problems``; the raw line is always kept.
+long, ``ad_id``/``seen_at``/``phones`` written twice in one object, an ``ad_id`` or a ``phones``
+text too long to be one, a second copy of an ad in one crawl) is set aside with its file, line
+number and reason while the rest of its snapshot loads. A BOM at the start of a line (files
+pasted together) is dropped like the file's own. Optional fields with a wrong type (or an ``age``
+no BIGINT holds) are set to NULL and named in ``problems``; the raw line is always kept.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ import duckdb
 
 DEFAULT_MAX_LINE_BYTES = 1_000_000
 QUARANTINE_LINE_CHARS = 10_000
+#: An ``ad_id`` is a site's identifier; one longer than this is not one (and would become an ad key everywhere).
+MAX_AD_ID_CHARS = 256
+#: A number as displayed ("tlf: +47 412 34 567, helst sms") is short; a longer text in ``phones`` (or in a
+#: directory or billing phone field) is other text put there, and reading it would cost time without end.
+MAX_PHONE_CHARS = 500
 
 
 def invalid_utf8_lines(data: bytes) -> list[int]:
@@ -39,9 +46,18 @@ def invalid_utf8_lines(data: bytes) -> list[int]:
 
 
 def decode_ads_file(data: bytes) -> tuple[str, list[int]]:
-    """The file as text (BOM stripped, undecodable bytes replaced) and the lines that were not UTF-8."""
+    """The file as text (BOM stripped, undecodable bytes replaced) and the lines that were not UTF-8.
+
+    JSON lines are UTF-8; a file that starts with a UTF-16 or UTF-32 byte-order mark (a Windows tool's
+    "Unicode" export) says what it is and is read as such (line numbers are the same)."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
+    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        wide = "utf-32" if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "utf-16"
+        try:
+            return data.decode(wide), []
+        except UnicodeDecodeError:
+            pass  # not that after all: read as UTF-8 below, bad lines set aside
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -56,12 +72,13 @@ CREATE OR REPLACE TEMP TABLE lines (
 
 _INSERT_LINES = """
 INSERT INTO lines
-SELECT $window, $site, $snapshot_id, $source_file, line_no, rtrim(line, chr(13)), NOT list_contains($bad, line_no)
+SELECT $window, $site, $snapshot_id, $source_file, line_no, ltrim(rtrim(line, chr(13)), chr(65279)),
+       NOT list_contains($bad, line_no)
 FROM (
   SELECT unnest(parts) AS line, unnest(generate_series(1, len(parts))) AS line_no
   FROM (SELECT string_split($text, chr(10)) AS parts)
 )
-WHERE trim(rtrim(line, chr(13))) <> ''
+WHERE trim(ltrim(rtrim(line, chr(13)), chr(65279))) <> ''
 """
 
 
@@ -93,7 +110,9 @@ WITH parsed AS (
   FROM lines
 ), typed AS (
   SELECT *, json_type(j) AS t_root, json_type(j, '$.ad_id') AS t_ad_id,
-         json_type(j, '$.seen_at') AS t_seen_at, json_type(j, '$.phones') AS t_phones
+         json_type(j, '$.seen_at') AS t_seen_at, json_type(j, '$.phones') AS t_phones,
+         CASE WHEN json_type(j) = 'OBJECT' THEN list_filter(['ad_id', 'seen_at', 'phones'],
+              lambda k: len(list_filter(json_keys(j), lambda x: x = k)) > 1) END AS twice
   FROM parsed
 )
 SELECT *,
@@ -103,17 +122,23 @@ SELECT *,
       THEN 'line of ' || strlen(line) || ' bytes is over the limit of ' || $max_bytes || ' bytes'
     WHEN j IS NULL THEN 'not JSON: the line is truncated or malformed'
     WHEN t_root <> 'OBJECT' THEN 'not a JSON object'
+    WHEN len(twice) > 0 THEN 'field ' || twice[1] || ' appears twice in the object: which value holds cannot be told (write it once)'
     WHEN t_ad_id IS NULL OR t_ad_id = 'NULL' THEN 'missing ad_id'
     WHEN t_ad_id NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN 'ad_id must be a string, not ' || lower(t_ad_id)
     WHEN trim(j->>'$.ad_id') = '' THEN 'ad_id is empty'
+    WHEN length(j->>'$.ad_id') > {MAX_AD_ID_CHARS}
+      THEN 'ad_id of ' || length(j->>'$.ad_id') || ' characters is not a site''s ad ID (limit {MAX_AD_ID_CHARS})'
     WHEN t_seen_at IS NULL OR t_seen_at = 'NULL' THEN 'missing seen_at'
     WHEN t_seen_at <> 'VARCHAR' OR NOT regexp_matches(j->>'$.seen_at', '{_SEEN_AT_RE}')
-         OR TRY_CAST(j->>'$.seen_at' AS TIMESTAMPTZ) IS NULL
+         OR TRY_CAST(upper(j->>'$.seen_at') AS TIMESTAMPTZ) IS NULL  -- upper: the pattern allows a 'z' zone
       THEN 'seen_at must be an ISO 8601 time with zone, e.g. 2026-06-01T06:15:02Z'
     WHEN t_phones IS NULL OR t_phones = 'NULL' THEN 'missing phones (write [] when the ad shows none)'
     WHEN t_phones <> 'ARRAY'
          OR len(list_filter(json_extract(j, '$.phones[*]'), lambda x: json_type(x) <> 'VARCHAR')) > 0
       THEN 'phones must be a list of strings'
+    WHEN len(list_filter(json_extract_string(j, '$.phones[*]'), lambda x: length(x) > {MAX_PHONE_CHARS})) > 0
+      THEN 'phones holds a text of ' || list_max(list_transform(json_extract_string(j, '$.phones[*]'), lambda x: length(x)))
+           || ' characters: not a displayed number (limit {MAX_PHONE_CHARS}); the crawler put other text there'
   END AS reason
 FROM typed
 """
@@ -145,19 +170,23 @@ def _observation_select() -> str:
     country_ok = "json_type(j, '$.country') = 'VARCHAR' AND regexp_matches(j->>'$.country', '^[A-Za-z]{2}$')"
     country_problem = ("CASE WHEN json_type(j, '$.country') NOT IN ('NULL') AND NOT (" + country_ok +
                        ") THEN 'country is not an ISO 3166 alpha-2 code' END")
-    age_ok, age_problem = _optional("age", ("BIGINT", "UBIGINT"), "an integer")
+    age_int, age_problem = _optional("age", ("BIGINT", "UBIGINT"), "an integer")
+    # An integer JSON cannot fit in BIGINT (18446744073709551615) is NULL with a problem, not a failed cast.
+    age_ok = f"{age_int} AND TRY_CAST(j->>'$.age' AS BIGINT) IS NOT NULL"
+    age_problem = (f"coalesce({age_problem}, CASE WHEN {age_int} AND NOT ({age_ok}) "
+                   "THEN 'age is out of range' END)")
     images_ok, images_problem = _optional("images", ("ARRAY",), "a list")
     tour_ok, tour_problem = _optional("tour", ("ARRAY",), "a list")
     contact_ok, contact_problem = _optional("contact", ("OBJECT",), "an object")
     cols = [
         '"window"', "site || ':' || (j->>'$.ad_id') AS ad_key", "site", "j->>'$.ad_id' AS ad_id", "snapshot_id",
-        "CAST(j->>'$.seen_at' AS TIMESTAMPTZ) AS seen_at",
+        "CAST(upper(j->>'$.seen_at') AS TIMESTAMPTZ) AS seen_at",
         f"CASE WHEN {strings['url'][0]} THEN j->>'$.url' END AS url",
         f"CASE WHEN {country_ok} THEN upper(j->>'$.country') END AS country",
     ]
     cols += [f"CASE WHEN {strings[f][0]} THEN j->>'$.{f}' END AS {f}" for f in ("city", "title", "text", "name")]
     cols += [
-        f"CASE WHEN {age_ok} THEN CAST(j->>'$.age' AS BIGINT) END AS age",
+        f"CASE WHEN {age_ok} THEN TRY_CAST(j->>'$.age' AS BIGINT) END AS age",
         "json_extract_string(j, '$.phones[*]') AS phones_raw",
         f"CASE WHEN {images_ok} THEN j->'$.images' END AS images",
         f"CASE WHEN {tour_ok} THEN j->'$.tour' END AS tour",
@@ -176,6 +205,15 @@ SELECT "window", 'line' AS level, site, snapshot_id, source_file, line_no, reaso
        left(line, {QUARANTINE_LINE_CHARS}) AS raw_line
 FROM classified WHERE reason IS NOT NULL ORDER BY site, snapshot_id, line_no
 """
+
+
+def reason_group_sql(reason: str = "reason") -> str:
+    """SQL grouping a line's reason for counts: reasons that carry a number or an id read as one kind."""
+    return (f"CASE WHEN {reason} LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot'"
+            f" WHEN {reason} LIKE 'line of %' THEN 'line over the size limit'"
+            f" WHEN {reason} LIKE 'ad_id of %' THEN 'ad_id too long'"
+            f" WHEN {reason} LIKE 'phones holds a text of %' THEN 'phones entry too long'"
+            f" ELSE {reason} END")
 
 
 def classify_lines(con: duckdb.DuckDBPyConnection, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:

@@ -4,12 +4,19 @@ DuckDB lets one process write a database file at a time, and a writer blocks rea
 in other processes (and the reverse). Every connection here is opened for one step and closed
 at once; a writer that finds the file locked waits and retries for ``lock_timeout_s`` and then
 fails with a message that says who to ask to let go, instead of a bare IOException.
+
+Every database file of an investigation is opened by :func:`connect`. With a key (``ADNET_DB_KEY``,
+see ``lib/encryption.py``) the file is ATTACHed encrypted to an in-memory DuckDB under its file
+stem and made the default (``USE``), so SQL sees the same catalog name as with a plain file; the
+warehouse key is registered for encrypted Parquet, and spill files are encrypted. Spill files go
+to ``<data>/.tmp`` (the folder beside the database), never to the working directory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -17,7 +24,12 @@ from pathlib import Path
 
 import duckdb
 
+from adnet_assets.layout import DataLayout
+from adnet_assets.lib import encryption
+from adnet_assets.lib.encryption import FROM_ENV, FromEnv
 from adnet_assets.schema import Table
+
+TMP_FOLDER = ".tmp"  # DuckDB's spill folder, beside the database (DataLayout.tmp)
 
 
 class DatabaseLocked(RuntimeError):
@@ -25,23 +37,69 @@ class DatabaseLocked(RuntimeError):
 
 
 def _is_lock_error(exc: Exception) -> bool:
+    # DuckDB: 'Could not set lock on file "...": Conflicting lock is held in ...'. Matched on these
+    # words, not on "lock" alone: a path (or "block") may contain those four letters.
     text = str(exc).lower()
-    return "lock" in text or "conflicting lock" in text or "resource temporarily unavailable" in text
+    return "could not set lock" in text or "conflicting lock" in text or "resource temporarily unavailable" in text
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _open(path: Path, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
+    if key is None:
+        return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect()
+    try:
+        encryption.enable_crypto(con, writing=not read_only)
+        mode = "READ_ONLY" if read_only else "READ_WRITE"
+        con.execute(f"ATTACH ? AS {_quote(path.stem)} (ENCRYPTION_KEY ?, {mode})", [str(path), key])
+        con.execute(f"USE {_quote(path.stem)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _settle(con: duckdb.DuckDBPyConnection, key: str | None, temp_dir: Path, threads: int | None) -> None:
+    """The settings every connection gets: UTC, threads, spill folder, and with a key its encryption."""
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    # made here, not by DuckDB: a folder DuckDB creates it removes whole on close, under another
+    # process's spill files
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute("SET temp_directory = ?", [str(temp_dir)])
+    if key is not None:
+        con.execute("SET temp_file_encryption = true")
+        encryption.register_parquet_key(con, key)
 
 
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0,
-            threads: int | None = None, log=None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the analysts' database for one step; wait out another process's lock."""
+            threads: int | None = None, log=None, key: str | None | FromEnv = FROM_ENV,
+            temp_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the analysts' database for one step; wait out another process's lock.
+
+    ``key``: by default ``ADNET_DB_KEY`` from the environment (None: a plain file). A key that does
+    not fit the file (or no key for an encrypted file) raises :class:`encryption.EncryptionMismatch`
+    with the fix. ``temp_dir``: DuckDB's spill folder, by default ``.tmp`` beside the database."""
+    path = Path(path)
+    key = encryption.resolve(key)
+    temp_dir = Path(temp_dir) if temp_dir is not None else path.parent / TMP_FOLDER
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
     delay = 0.2
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _open(path, read_only, key)
             break
-        except (duckdb.IOException, duckdb.Error) as exc:
+        except duckdb.Error as exc:
             if not _is_lock_error(exc):
+                mismatch = encryption.explain(exc, path, key)
+                if mismatch is not None:
+                    raise mismatch from exc
                 raise
             if time.monotonic() >= deadline:
                 raise DatabaseLocked(
@@ -53,12 +111,27 @@ def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
+        _settle(con, key, temp_dir, threads)
         yield con
     finally:
         con.close()
+
+
+def memory_connection(temp_dir: Path, *, threads: int | None = None,
+                      key: str | None | FromEnv = FROM_ENV) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for work that writes no database (e.g. one window's Parquet files); the
+    caller closes it (``with`` works). It spills into ``temp_dir`` (inside the data folder) and, with
+    a key, spills encrypted and knows the warehouse key for encrypted Parquet."""
+    key = encryption.resolve(key)
+    con = duckdb.connect()
+    try:
+        if key is not None:
+            encryption.enable_crypto(con, writing=True)
+        _settle(con, key, Path(temp_dir), threads)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
@@ -110,10 +183,29 @@ def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path) -> None:
-    """COPY a query to Parquet in a temporary file beside ``target``, then rename it into place."""
+def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, target: Path, *,
+                             key: str | None | FromEnv = FROM_ENV) -> None:
+    """COPY a query to Parquet in a temporary file beside ``target``, then rename it into place.
+
+    With a key (by default ``ADNET_DB_KEY``) the file is encrypted with the warehouse key, which
+    the connection must know (:func:`connect` and :func:`memory_connection` register it)."""
+    option = encryption.parquet_write_option(encryption.resolve(key))
     with atomic_file(target) as tmp:
-        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd{option})")
+
+
+def read_parquet_sql(files: Iterable[Path], *, key: str | None | FromEnv = FROM_ENV) -> str:
+    """A ``read_parquet`` table expression over ``files`` (columns united by name), decrypting with the
+    warehouse key when one is configured. Use :func:`explain_parquet` on the error it may raise."""
+    listed = ", ".join(f"'{sql_path(p)}'" for p in files)
+    return f"read_parquet([{listed}], union_by_name = true{encryption.parquet_read_option(encryption.resolve(key))})"
+
+
+def explain_parquet(exc: Exception, files: Iterable[Path], *, key: str | None | FromEnv = FROM_ENV) -> Exception | None:
+    """A key-and-file mismatch met while reading warehouse Parquet files, as a message with the fix."""
+    files = list(files)
+    named = next((p for p in files if str(p) in str(exc)), files[0] if files else "warehouse")
+    return encryption.explain(exc, named, encryption.resolve(key))
 
 
 def sql_path(path: str | Path) -> str:
@@ -151,3 +243,145 @@ def replace_quarantine(con: duckdb.DuckDBPyConnection, level: str, rows: Iterabl
     if rows:
         con.executemany(f'INSERT INTO "{QUARANTINE.name}" (level, source_file, line_no, reason, raw_line) '
                         "VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def _fsync_path(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _table_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    names = [r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1",
+        [catalog]).fetchall()]
+    return {n: con.execute(f"SELECT count(*) FROM {_quote(catalog)}.{'.'.join(_quote(p) for p in n.split('.', 1))}"
+                           ).fetchone()[0] for n in names}
+
+
+def _not_the_current_key(path: Path, current_key: str | None) -> encryption.EncryptionMismatch:
+    if current_key is None:
+        return encryption.EncryptionMismatch(
+            f"{path} is already encrypted, with another key than the new one. To change the key, give the key it "
+            f"was encrypted with as the current key (adnet encrypt: {encryption.OLD_KEY_ENV}).")
+    return encryption.EncryptionMismatch(
+        f"{path} is not encrypted with the current key that was given (nor with the new one): check both keys.")
+
+
+def encrypt_database(path: Path, key: str, *, current_key: str | None = None, lock_timeout_s: float = 600.0,
+                     log=None, temp_dir: Path | None = None) -> dict[str, int]:
+    """Rewrite the database at ``path`` as a file encrypted with ``key``, atomically; returns its tables' rows.
+
+    The source is plain, or encrypted with ``current_key`` (to change the key). It is opened
+    read-write, so the lock keeps runs out while it is copied; its WAL is checkpointed first.
+    ``COPY FROM DATABASE`` writes everything (tables, views, sequences, macros) into a new file
+    beside it; each table's row count is compared, and only then the new file replaces the old by a
+    rename. A file already encrypted with ``key`` is left as it is. Whatever fails, the old file
+    stays and no temporary file is left.
+
+    The old file's blocks are unlinked, not overwritten: on most disks they stay readable until
+    reused. Set the key before the first run, or keep the data folder on an encrypted disk."""
+    path = Path(path)
+    key = encryption.check_key(key)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no database to encrypt (run adnet first, or check --data-dir)")
+    if current_key != key:
+        with contextlib.suppress(encryption.EncryptionMismatch):
+            with connect(path, read_only=True, key=key, lock_timeout_s=lock_timeout_s, log=log,
+                         temp_dir=temp_dir) as con:
+                counts = _table_counts(con, path.stem)
+            if log is not None:
+                log(f"{path} is already encrypted with this key; left as it is")
+            return counts
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    alias = f"adnet_encrypt_{secrets.token_hex(4)}"
+    replaced = False
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                con = stack.enter_context(connect(path, key=current_key, lock_timeout_s=lock_timeout_s, log=log,
+                                                  temp_dir=temp_dir))
+            except encryption.EncryptionMismatch as exc:
+                raise _not_the_current_key(path, current_key) from exc
+            con.execute("CHECKPOINT")
+            encryption.enable_crypto(con, writing=True)
+            source = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?, READ_WRITE)", [str(tmp), key])
+            try:
+                con.execute(f"COPY FROM DATABASE {_quote(source)} TO {alias}")
+                counts, copied = _table_counts(con, source), _table_counts(con, alias)
+            finally:
+                con.execute(f"DETACH {alias}")  # checkpoints and closes: no .wal beside it
+            if copied != counts:
+                differ = sorted(t for t in counts if copied.get(t) != counts[t])
+                raise RuntimeError(f"{path}: the encrypted copy differs in {', '.join(differ)}; the plain file is "
+                                   f"left as it is. Run again; if it persists, report it with this message.")
+            _fsync_path(tmp)
+            try:
+                os.replace(tmp, path)  # POSIX: while we hold the lock, so no run writes to the old file meanwhile
+                replaced = True
+            except PermissionError:  # Windows cannot replace an open file: done below, once it is closed
+                pass
+        if not replaced:
+            os.replace(tmp, path)
+        if os.name == "posix":
+            fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    if log is not None:
+        log(f"{path}: encrypted ({len(counts)} tables)")
+    return counts
+
+
+def encrypt_parquet(path: Path, key: str, *, current_key: str | None = None, temp_dir: Path | None = None) -> int:
+    """Rewrite one Parquet file (plain, or encrypted with ``current_key``) encrypted with ``key``,
+    atomically; returns its rows. A file already encrypted with ``key`` is left as it is."""
+    path = Path(path)
+    key = encryption.check_key(key)
+    temp_dir = Path(temp_dir) if temp_dir is not None else path.parent / TMP_FOLDER
+    with memory_connection(temp_dir, key=key) as con:
+        if current_key != key:
+            with contextlib.suppress(duckdb.Error):
+                return con.execute(f"SELECT count(*) FROM {read_parquet_sql([path], key=key)}").fetchone()[0]
+        source = "plain"
+        if current_key is not None:
+            source = "adnet_current"
+            current = encryption.parquet_key(encryption.check_key(current_key))
+            con.execute(f"PRAGMA add_parquet_key('{source}', '{current}')")
+        option = f", encryption_config = {{footer_key: '{source}'}}" if current_key is not None else ""
+        scan = f"read_parquet('{sql_path(path)}'{option})"
+        try:
+            n = con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
+        except duckdb.Error as exc:
+            if encryption.explain(exc, path, current_key) is not None:
+                raise _not_the_current_key(path, current_key) from exc
+            raise
+        write_parquet_atomically(con, f"SELECT * FROM {scan}", path, key=key)
+    return n
+
+
+def encrypt_data_folder(layout: DataLayout, key: str, *, current_key: str | None = None,
+                        lock_timeout_s: float = 600.0, log=None) -> dict[str, object]:
+    """Encrypt everything adnet wrote in a data folder with ``key`` (what ``adnet encrypt`` runs): the
+    database, the analysts' copy and the warehouse Parquet files, each atomically and each skipped
+    when already encrypted with ``key``. Safe to run again after an interruption.
+
+    Not touched: the inputs (snapshots, directory and billing extracts, aliases.csv: written by
+    others, and needed as they are) and the exports (made to be carried away); see the README."""
+    key = encryption.check_key(key)
+    options = {"current_key": current_key, "lock_timeout_s": lock_timeout_s, "log": log, "temp_dir": layout.tmp}
+    done: dict[str, object] = {"database": encrypt_database(layout.database, key, **options)}
+    if layout.analyst_database.exists():
+        done["analyst_copy"] = encrypt_database(layout.analyst_database, key, **options)
+    files = sorted(layout.warehouse.glob("*/window=*.parquet")) if layout.warehouse.is_dir() else []
+    for path in files:
+        encrypt_parquet(path, key, current_key=current_key, temp_dir=layout.tmp)
+    done["warehouse_files"] = len(files)
+    if log is not None:
+        log(f"{len(files)} warehouse file(s) encrypted")
+    return done

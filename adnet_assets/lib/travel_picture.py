@@ -1,7 +1,9 @@
 """A small self-contained SVG of a network's observed travel: cities on a circle, arrows per flow.
 
 City names and titles come from ads and are attacker-controlled: every text is stripped of
-control characters (and characters XML cannot hold), cut to a sane length and XML-escaped.
+control characters (and characters XML cannot hold, and bidirectional overrides), cut to a sane
+length and XML-escaped. The picture holds no script, no event attribute and no link: only the
+``#arrow`` marker it defines itself.
 The output depends only on the input (no randomness, no clock), so identical input gives
 identical bytes.
 """
@@ -18,8 +20,9 @@ _CX, _CY, _R = _WIDTH / 2, _HEIGHT / 2 + 16, 180
 _NODE_R = 7.0
 _MAX_TEXT = 60
 
-# C0/C1 controls, DEL, surrogates and the two non-characters XML 1.0 forbids.
-_BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# C0/C1 controls, DEL, surrogates and the two non-characters XML 1.0 forbids; the bidirectional
+# embedding, override and isolate controls (a city ending in U+202E would draw the next label reversed).
+_BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(value: object, max_len: int = _MAX_TEXT) -> str:

@@ -4,6 +4,10 @@ Each window's rows live in three files under ``warehouse/`` (observations, quara
 snapshots), each replaced atomically. Re-ingesting a window replaces exactly that window's rows,
 so running it twice leaves the same files as running it once, and runs for different windows
 never contend for the DuckDB lock (they write no database at all).
+
+A snapshot is quarantined whole when it does not match its manifest, or when its ``ads.jsonl``
+is a byte-for-byte copy of an earlier snapshot of the same site (in any window): the copy
+would count every observation twice.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ import duckdb
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.snapshot_lines import (
     LINES_DDL, OBSERVATIONS_SQL, QUARANTINED_LINES_SQL, SnapshotText, add_lines, classify_lines,
-    decode_ads_file, line_counts,
+    decode_ads_file, line_counts, reason_group_sql,
 )
-from adnet_assets.lib.snapshots import SnapshotRef, SnapshotRejected, relative, verify
-from adnet_assets.lib.store import write_parquet_atomically
+from adnet_assets.lib.snapshots import EarlierCopies, SnapshotRef, SnapshotRejected, discover, relative, verify
+from adnet_assets.lib.store import memory_connection, write_parquet_atomically
 from adnet_assets.schema import QUARANTINE, SNAPSHOTS
 
 OBSERVATIONS_KIND = "observations"
@@ -49,23 +53,27 @@ def _empty_select(table) -> str:
 
 
 def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
-                  max_line_bytes: int, threads: int | None = None) -> WindowReport:
-    """Verify and read every snapshot of one window; replace the window's Parquet files."""
+                  max_line_bytes: int, threads: int | None = None,
+                  copies: EarlierCopies | None = None) -> WindowReport:
+    """Verify and read every snapshot of one window; replace the window's Parquet files.
+
+    ``copies``: finds copies of earlier crawls among every snapshot of the data folder (all windows);
+    one made for a run of many windows reads each manifest once. Made here from ``discover`` when
+    not given."""
     report = WindowReport(window)
     if not refs:
         for kind in WINDOW_KINDS:
             with contextlib.suppress(FileNotFoundError):
                 layout.window_file(kind, window).unlink()
         return report
-    con = duckdb.connect()
+    con = memory_connection(layout.tmp, threads=threads)  # spills inside the data folder; with a key, encrypted
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
         con.execute(LINES_DDL)
         con.execute(_SNAPSHOT_ROW_DDL.format(_empty_select(SNAPSHOTS)))
         con.execute(_SNAPSHOT_LEVEL_DDL.format(_empty_select(QUARANTINE)))
         verified = {}
+        if copies is None:
+            copies = EarlierCopies(layout, discover(layout).snapshots + list(refs))
         for ref in sorted(refs, key=lambda r: (r.site, r.snapshot_id)):
             if not ref.is_complete:
                 report.snapshots_incomplete.append(ref.name)
@@ -74,13 +82,12 @@ def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
             try:
                 snap = verify(ref, layout)
             except SnapshotRejected as exc:
-                reason = str(exc)
-                report.snapshots_quarantined[ref.name] = reason
-                report.reasons["snapshot does not match its manifest"] += 1
-                _snapshot_row(con, ref, "quarantined", reason)
-                con.execute("INSERT INTO snapshot_quarantine BY NAME SELECT ? AS \"window\", 'snapshot' AS level, ? AS site,"
-                            " ? AS snapshot_id, ? AS source_file, ? AS reason",
-                            [window, ref.site, ref.snapshot_id, relative(layout, ref.folder), reason])
+                _quarantine_snapshot(con, report, layout, ref, str(exc), "snapshot does not match its manifest")
+                continue
+            original = copies.of(snap)
+            if original is not None:
+                _quarantine_snapshot(con, report, layout, ref, copies.reason(snap, original),
+                                     "snapshot is a copy of an earlier one")
                 continue
             text, bad = decode_ads_file(snap.ads_bytes)
             add_lines(con, SnapshotText(window, ref.site, ref.snapshot_id, relative(layout, ref.ads_path), text, bad))
@@ -106,9 +113,7 @@ def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
                                  layout.window_file(SNAPSHOTS_KIND, window))
         report.n_observations = con.execute("SELECT count(*) FROM classified WHERE reason IS NULL").fetchone()[0]
         for reason, n in con.execute(
-                "SELECT CASE WHEN reason LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot'"
-                " WHEN reason LIKE 'line of %' THEN 'line over the size limit' ELSE reason END, count(*)"
-                " FROM classified WHERE reason IS NOT NULL GROUP BY ALL").fetchall():
+                f"SELECT {reason_group_sql()}, count(*) FROM classified WHERE reason IS NOT NULL GROUP BY ALL").fetchall():
             report.reasons[reason] += n
             report.n_quarantined_lines += n
     finally:
@@ -117,7 +122,19 @@ def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
 
 
 def _text(value) -> str | None:
-    return None if value is None else str(value)
+    """A manifest value as text DuckDB can take: lone surrogates (a JSON "\\ud800") replaced, cut short."""
+    return None if value is None else str(value)[:200].encode("utf-8", "replace").decode("utf-8")
+
+
+def _quarantine_snapshot(con: duckdb.DuckDBPyConnection, report: WindowReport, layout: DataLayout, ref: SnapshotRef,
+                         reason: str, kind: str) -> None:
+    """The whole snapshot set aside: a snapshots row and a snapshot-level quarantine row with the reason."""
+    report.snapshots_quarantined[ref.name] = reason
+    report.reasons[kind] += 1
+    _snapshot_row(con, ref, "quarantined", reason)
+    con.execute("INSERT INTO snapshot_quarantine BY NAME SELECT ? AS \"window\", 'snapshot' AS level, ? AS site,"
+                " ? AS snapshot_id, ? AS source_file, ? AS reason",
+                [ref.window, ref.site, ref.snapshot_id, relative(layout, ref.folder), reason])
 
 
 def _snapshot_row(con: duckdb.DuckDBPyConnection, ref: SnapshotRef, status: str, reason: str) -> None:

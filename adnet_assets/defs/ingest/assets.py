@@ -9,7 +9,8 @@ from adnet_assets.defs.ingest.partitions import snapshot_windows
 from adnet_assets.defs.metadata import build_table, markdown_table, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
-from adnet_assets.lib.snapshots import discover
+from adnet_assets.lib.snapshot_lines import reason_group_sql
+from adnet_assets.lib.snapshots import EarlierCopies, discover
 from adnet_assets.lib.store import transaction
 from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
 from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
@@ -43,9 +44,10 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
     quarantined: dict[str, str] = {}
     reasons: Counter = Counter()
     per_window: list[tuple] = []
+    copies = EarlierCopies(layout, discovery.snapshots)  # a crawl copied under a second id, in any window
     for window in windows:
         report = ingest_window(layout, window, by_window[window], max_line_bytes=adnet.max_line_bytes,
-                               threads=adnet.duckdb_threads)
+                               threads=adnet.duckdb_threads, copies=copies)
         if by_window[window]:
             context.log.info(
                 f"window {window} ({busy.index(window) + 1}/{len(busy)}): {len(report.snapshots_loaded)} snapshot(s) loaded, "
@@ -105,9 +107,8 @@ def observation_tables(context: dg.AssetExecutionContext, adnet: AdnetData):
         context.log.info(f"windows changed since the last load: {len(report.windows_changed)}")
         status = con.execute("SELECT status, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").fetchall()
         reasons = con.execute(
-            "SELECT level, CASE WHEN reason LIKE 'duplicate ad_id%' THEN 'duplicate ad_id in one snapshot' "
-            "WHEN level <> 'line' THEN 'see reason column' ELSE reason END AS reason, count(*) "
-            "FROM quarantine GROUP BY ALL ORDER BY 3 DESC").fetchall()
+            f"SELECT level, CASE WHEN level <> 'line' THEN 'see reason column' ELSE {reason_group_sql()} END AS reason, "
+            "count(*) FROM quarantine GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()
         yield dg.MaterializeResult(asset_key="snapshots", metadata={
             **table_metadata(con, SNAPSHOTS, preview_columns=["window", "site", "snapshot_id", "status", "n_loaded", "n_quarantined", "reason"],
                              order_by='"window" DESC, site, snapshot_id'),
