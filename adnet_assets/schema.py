@@ -616,3 +616,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     AD_ITINERARIES, NETWORK_TRAVEL, AD_TOURS, NETWORK_MOVEMENT,
     BILLING_EVENTS, BILLING_COUNTERPARTS, BILLING_ROAMING, RED_FLAGS, AUDIT_LOG,
 )}
+
+# Logs appended to by several steps (never rebuilt by one asset): every other table is an asset of its name.
+LOG_TABLES: frozenset[str] = frozenset({AUDIT_LOG.name})
+ASSET_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name not in LOG_TABLES)

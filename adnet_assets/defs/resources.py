@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
+from adnet_assets.lib.encryption import configured as encryption_configured
 from adnet_assets.lib.store import connect
 
 DUCKDB_POOL = "adnet_duckdb"  # every step that opens the database: one at a time (dagster.yaml)
@@ -43,9 +44,16 @@ class AdnetData(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self, *, read_only: bool = False, log=None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The investigation's database for one step. With ``ADNET_DB_KEY`` in the environment (never in
+        this resource's configuration, which Dagster stores in plain SQLite) the file is encrypted."""
         with connect(self.layout.database, read_only=read_only, lock_timeout_s=self.lock_timeout_s,
-                     threads=self.duckdb_threads, log=log) as con:
+                     threads=self.duckdb_threads, log=log, temp_dir=self.layout.tmp) as con:
             yield con
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether a database key is configured (then nothing personal goes into the UI's metadata)."""
+        return encryption_configured()
 
 
 class PhoneDirectory(dg.ConfigurableResource):

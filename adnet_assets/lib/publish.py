@@ -26,6 +26,10 @@ A ``<target>.wal`` beside the target means someone opened the copy read-write an
 DuckDB refuses to open a database whose WAL belongs to another file ("WAL does not match database
 file"), so that WAL would make the new copy unreadable: it is moved aside (``.wal.orphaned-<time>``)
 and reported. Analysts' own tables belong in a database of their own (``ATTACH 'notes.duckdb'``).
+
+With a key (``ADNET_DB_KEY``, ``lib/encryption.py``) the copy is encrypted with the same key, and
+analysts open it with ``ATTACH '<data>/analyst/adnet.duckdb' AS adnet (ENCRYPTION_KEY ..., READ_ONLY)``
+(:func:`open_instructions` gives the exact text).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from pathlib import Path
 
 import duckdb
 
+from adnet_assets.lib import encryption
+from adnet_assets.lib.encryption import FROM_ENV, FromEnv
 from adnet_assets.lib.store import connect, sql_path
 
 STALE_TMP_S = 3600.0  # a leftover temporary copy older than this is from a crashed run: removed
@@ -74,11 +80,16 @@ def _remove_stale_temporaries(target: Path) -> None:
                 path.unlink()
 
 
-def _copy_into(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
-    """COPY FROM DATABASE the connection's database into a new file ``tmp``, without private tables."""
+def _copy_into(con: duckdb.DuckDBPyConnection, tmp: Path, key: str | None) -> None:
+    """COPY FROM DATABASE the connection's database into a new file ``tmp``, without private tables;
+    encrypted with ``key`` when one is given."""
     source = con.execute("SELECT current_database()").fetchone()[0]
     alias = f"adnet_publish_{secrets.token_hex(4)}"
-    con.execute(f"ATTACH '{sql_path(tmp)}' AS {alias} (READ_WRITE)")
+    if key is None:
+        con.execute(f"ATTACH '{sql_path(tmp)}' AS {alias} (READ_WRITE)")
+    else:
+        encryption.enable_crypto(con, writing=True)  # the source may be open read-only: writing needs more
+        con.execute(f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?, READ_WRITE)", [str(tmp), key])
     try:
         con.execute(f"COPY FROM DATABASE {_quote(source)} TO {alias}")
         for (name,) in con.execute(
@@ -90,21 +101,23 @@ def _copy_into(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
 
 
 def publish_copy(con_or_path: duckdb.DuckDBPyConnection | str | os.PathLike[str], target: str | os.PathLike[str], *,
-                 lock_timeout_s: float = 600.0, log=None) -> Path:
+                 lock_timeout_s: float = 600.0, log=None, key: str | None | FromEnv = FROM_ENV) -> Path:
     """Copy the database (an open connection, or a path opened read-only) to ``target`` atomically;
-    returns ``target``.
+    returns ``target``. With a key (by default ``ADNET_DB_KEY``) the copy is encrypted with it: a
+    plain copy would leak what the pipeline's file protects.
 
     Raises :class:`CopyInUse` (the old copy left in place, nothing left behind) when the target
     cannot be replaced because another process holds it open (Windows)."""
     target = Path(target)
+    key = encryption.resolve(key)
     if not isinstance(con_or_path, duckdb.DuckDBPyConnection):
-        with connect(Path(con_or_path), read_only=True, lock_timeout_s=lock_timeout_s, log=log) as con:
-            return publish_copy(con, target, log=log)
+        with connect(Path(con_or_path), read_only=True, lock_timeout_s=lock_timeout_s, log=log, key=key) as con:
+            return publish_copy(con, target, log=log, key=key)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
     try:
-        _copy_into(con_or_path, tmp)
+        _copy_into(con_or_path, tmp, key)
         _fsync(tmp)
         wal = target.with_name(target.name + ".wal")
         if wal.exists():
@@ -140,3 +153,20 @@ def contents(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict[str, 
         "SELECT view_name, coalesce(comment, '') FROM duckdb_views() WHERE database_name = current_database() "
         "AND schema_name = current_schema() AND NOT internal ORDER BY 1").fetchall())
     return tables, views
+
+
+def open_instructions(path: str | os.PathLike[str], *, encrypted: bool) -> str:
+    """How an analyst opens the copy at ``path`` (markdown): the duckdb CLI and Python."""
+    path = str(path)
+    if not encrypted:
+        return (f"```\nduckdb -readonly {path}\n```\n\n"
+                f"Python: `duckdb.connect({path!r}, read_only=True)`. Reconnect to see a newer run's data.")
+    quoted = path.replace("'", "''")
+    return (f"The copy is encrypted with the key in `{encryption.KEY_ENV}` (ask whoever runs adnet; never "
+            f"write it into a file or a notebook). With `{encryption.KEY_ENV}` set in your shell:\n\n"
+            f"```\nduckdb\nATTACH '{quoted}' AS adnet (ENCRYPTION_KEY getenv('{encryption.KEY_ENV}'), READ_ONLY);\n"
+            f"USE adnet;\n```\n\n"
+            f"Python:\n\n```\nimport duckdb, os\ncon = duckdb.connect()\n"
+            f"con.execute(\"ATTACH ? AS adnet (ENCRYPTION_KEY ?, READ_ONLY)\",\n"
+            f"            [{path!r}, os.environ['{encryption.KEY_ENV}']])\n"
+            f"con.execute(\"USE adnet\")\n```\n\nReconnect to see a newer run's data.")

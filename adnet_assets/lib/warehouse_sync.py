@@ -3,7 +3,8 @@
 The partitioned ingest writes ``warehouse/<kind>/window=<key>.parquet``; this step makes the
 DuckDB tables agree with those files. Rows are keyed by the window *string*, so replacing a window
 deletes exactly its rows (no time-range arithmetic), and only windows whose file changed since the
-last sync are touched: a new partition costs work in proportion to that partition.
+last sync are touched: a new partition costs work in proportion to that partition. With a key
+(``ADNET_DB_KEY``) the files are encrypted and read with the warehouse key (``lib/encryption.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import duckdb
 
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.snapshots import FolderProblem
-from adnet_assets.lib.store import ensure_table, sql_path
+from adnet_assets.lib.store import ensure_table, explain_parquet, read_parquet_sql
 from adnet_assets.schema import Table
 
 _FILES = "_window_files"
@@ -52,8 +53,14 @@ def sync_window_tables(con: duckdb.DuckDBPyConnection, layout: DataLayout, kinds
             con.execute(f'DELETE FROM "{table.name}" WHERE "window" = ?', [window])
             con.execute(f'DELETE FROM "{_FILES}" WHERE kind = ? AND "window" = ?', [kind, window])
         if changed:
-            files = ", ".join(f"'{sql_path(on_disk[w][0])}'" for w in changed)
-            con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM read_parquet([{files}], union_by_name = true)')
+            files = [on_disk[w][0] for w in changed]
+            try:
+                con.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {read_parquet_sql(files)}')
+            except duckdb.Error as exc:  # a key that does not fit the files: say which and what to do
+                mismatch = explain_parquet(exc, files)
+                if mismatch is not None:
+                    raise mismatch from exc
+                raise
             con.executemany(f'INSERT INTO "{_FILES}" VALUES (?, ?, ?, ?)',
                             [[kind, w, on_disk[w][1], on_disk[w][2]] for w in changed])
         report.loaded[table.name] = changed

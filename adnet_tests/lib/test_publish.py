@@ -233,7 +233,7 @@ def _analyst_defs():
 
 def test_analyst_copy_comes_after_every_table_of_the_database(tmp_path):
     from adnet_assets.definitions import build_definitions
-    from adnet_assets.schema import TABLES
+    from adnet_assets.schema import ASSET_TABLES
 
     analyst_assets, _ = _analyst_defs()
     defs = build_definitions(str(tmp_path))
@@ -244,7 +244,8 @@ def test_analyst_copy_comes_after_every_table_of_the_database(tmp_path):
     graph = defs.resolve_asset_graph()
     copy_key = dg.AssetKey("analyst_copy")
     parents = graph.get(copy_key).parent_keys
-    assert parents == {dg.AssetKey(t) for t in TABLES} | {dg.AssetKey("analyst_views")}
+    exports = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "exports"} - {dg.AssetKey("shared_exports")}
+    assert parents == {dg.AssetKey(t) for t in ASSET_TABLES} | {dg.AssetKey("analyst_views")} | exports
     assert all(graph.get(k).is_materializable for k in parents)
     # every asset that writes the database (kind duckdb) runs before the copy
     writers = {k for k in graph.get_all_asset_keys() if "duckdb" in (graph.get(k).kinds or set())}

@@ -4,17 +4,17 @@
 views in the file, so this needs the write lock, like any step). ``analyst_copy`` then publishes
 ``<data>/analyst/adnet.duckdb`` (``lib/publish.py``): a complete copy with the views, renamed into
 place, so an analyst's SQL client never holds the pipeline's file and a run never breaks an
-analyst's session.
+analyst's session. With ``ADNET_DB_KEY`` set the copy is encrypted with the same key.
 """
 
 import dagster as dg
 
 from adnet_assets.defs.metadata import markdown_table
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
-from adnet_assets.lib.publish import CopyInUse, contents, publish_copy
+from adnet_assets.lib.publish import CopyInUse, contents, open_instructions, publish_copy
 from adnet_assets.lib.store import transaction
 from adnet_assets.lib.views import VIEWS, create_views, missing_inputs
-from adnet_assets.schema import TABLES
+from adnet_assets.schema import ASSET_TABLES
 
 GROUP = "analysts"
 
@@ -30,11 +30,6 @@ def _views_table(header: list[str], rows: list[tuple]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def _open_instructions(path) -> str:
-    return (f"```\nduckdb -readonly {path}\n```\n\n"
-            f"Python: `duckdb.connect({str(path)!r}, read_only=True)`. Reconnect to see a newer run's data.")
 
 
 @dg.asset(deps=VIEW_INPUTS, group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
@@ -58,7 +53,11 @@ def analyst_views(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
     })
 
 
-@dg.asset(deps=[*TABLES, analyst_views], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
+# After every table and every export, so that the exports' rows in audit_log are in the copy too.
+_EXPORTS = ["network_pictures", "xmind_maps", "excel_workbook", "graph_files", "ftm_entities"]
+
+
+@dg.asset(deps=[*ASSET_TABLES, *_EXPORTS, analyst_views], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
           description="The analysts' copy <data>/analyst/adnet.duckdb: every table and view, published at the end "
                       "of each run by an atomic rename. Open it read-only in any SQL client; runs never wait for it "
                       "and never break a session on it (reconnect to see the new data).")
@@ -73,12 +72,14 @@ def analyst_copy(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mate
             context.log.warning(str(exc))
         tables, views = contents(con)
     if published:
+        how = ("it is encrypted with ADNET_DB_KEY: see 'open it' in the metadata" if adnet.encrypted
+               else f"open it with: duckdb -readonly {target}")
         context.log.info(f"analysts' copy published: {target} ({target.stat().st_size / 1e6:.1f} MB, "
-                         f"{len(tables)} tables, {len(views)} views); open it with: duckdb -readonly {target}")
+                         f"{len(tables)} tables, {len(views)} views); {how}")
     metadata = {
         "path": dg.MetadataValue.path(str(target)),
         "published": published,
-        "open it": dg.MetadataValue.md(_open_instructions(target)),
+        "open it": dg.MetadataValue.md(open_instructions(target, encrypted=adnet.encrypted)),
         "tables": dg.MetadataValue.md(markdown_table(["table", "rows"], list(tables.items()))),
         "views": dg.MetadataValue.md(_views_table(["view", "what it shows"], list(views.items())) if views else "none"),
     }

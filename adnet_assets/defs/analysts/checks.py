@@ -9,7 +9,9 @@ import duckdb
 
 from adnet_assets.defs.metadata import markdown_table
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
+from adnet_assets.lib.encryption import EncryptionMismatch
 from adnet_assets.lib.publish import contents
+from adnet_assets.lib.store import DatabaseLocked, connect
 from adnet_assets.lib.views import VIEWS
 
 
@@ -38,14 +40,12 @@ def copy_is_complete(adnet: AdnetData) -> dg.AssetCheckResult:
     with adnet.connect(read_only=True) as con:
         tables, views = contents(con)
     try:
-        copy = duckdb.connect(str(target), read_only=True)
-    except duckdb.Error as exc:  # e.g. an analyst holds it read-write: say so, never fail the run
+        # through store.connect, so an encrypted copy opens with the key; no waiting for an analyst's lock
+        with connect(target, read_only=True, lock_timeout_s=0, temp_dir=adnet.layout.tmp) as copy:
+            have_tables, have_views = contents(copy)
+    except (duckdb.Error, DatabaseLocked, EncryptionMismatch) as exc:  # e.g. an analyst holds it read-write
         return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"error": dg.MetadataValue.text(str(exc).splitlines()[0])})
-    try:
-        have_tables, have_views = contents(copy)
-    finally:
-        copy.close()
     differ = [(t, n, have_tables.get(t)) for t, n in tables.items() if have_tables.get(t) != n]
     missing_views = sorted(set(views) - set(have_views))
     return dg.AssetCheckResult(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from adnet_assets.defs.metadata import markdown_table, safe_cell, table_metadata
+from adnet_assets.defs.metadata import markdown_table, previews_allowed, safe_cell, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.defs.settings import MethodSettings
 from adnet_assets.lib.networks import NetworkParams, build_networks
@@ -13,15 +13,20 @@ GROUP = "networks"
 
 
 def network_summary_sections(con, limit: int = 50) -> dict[str, str]:
-    """A markdown section per network for the UI (largest first): sizes, owners, cities, strongest evidence."""
+    """A markdown section per network for the UI (largest first): sizes, owners, cities, strongest evidence.
+
+    With a database key configured, no owner and no evidence (it names phones): the UI's metadata is
+    stored in plain SQLite under .dagster, where they would undo the encryption."""
+    personal = previews_allowed()
     rows = con.execute("""SELECT network_id, n_ads, n_phones, n_owners, n_addresses, cities, owners, strongest_evidence,
                                  strftime(first_seen, '%Y-%m-%d'), strftime(last_seen, '%Y-%m-%d')
                           FROM networks ORDER BY n_phones DESC, network_id LIMIT ?""", [limit]).fetchall()
     return {nid: (f"### {safe_cell(nid)}: {n_ads} ads, {n_phones} phones, {n_owners} owners, "
                   f"{n_addr} private addresses\n\n"
                   f"- seen {first} to {last} in {safe_cell(', '.join(cities or []))}\n"
-                  f"- owners: {safe_cell(', '.join(owners or []))}\n"
-                  f"- strongest evidence: {safe_cell(strongest)}\n")
+                  + (f"- owners: {safe_cell(', '.join(owners or []))}\n"
+                     f"- strongest evidence: {safe_cell(strongest)}\n" if personal else
+                     "- owners and evidence: not shown here, the database is encrypted (see the exports)\n"))
             for nid, n_ads, n_phones, n_owners, n_addr, cities, owners, strongest, first, last in rows}
 
 
