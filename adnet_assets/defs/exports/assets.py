@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from adnet_assets.defs.metadata import markdown_table
+from adnet_assets.defs.metadata import markdown_table, previews_allowed
 from adnet_assets.defs.networks.assets import network_summary_sections
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib import audit
@@ -83,8 +83,9 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
     prune_files(folder, "network_*.png", written.values())
     context.log.info(f"drew {len(written)} network picture(s) in {folder}")
     _audit(context, adnet, f"exports/networks: {len(written)} network picture(s) (PNG)")
+    # a picture shows names and numbers: not into the UI's plain SQLite when the database is encrypted
     shown = [f"{text}\n![{nid}]({png_data_uri(thumbnail_png(written[nid].read_bytes(), max_side=760))})\n"
-             for nid, text in sections.items() if nid in written]
+             if previews_allowed() else text for nid, text in sections.items() if nid in written]
     more = f"\n\n{len(written) - len(shown)} more in the folder." if len(written) > len(shown) else ""
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
