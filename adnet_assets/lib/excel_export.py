@@ -362,7 +362,9 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                 for table in dict.fromkeys(wanted):
                     if table not in existing:
                         continue
-                    cursor = con.execute(f"SELECT * FROM {_quote(table)}")
+                    # in a fixed order: the same database gives the same workbook (a table's
+                    # storage order is whatever order the step that built it inserted its rows in)
+                    cursor = con.execute(f"SELECT * FROM {_quote(table)} ORDER BY ALL")
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
                 if network_sheets:
