@@ -16,6 +16,7 @@ from adnet_assets.defs.evidence import assets as evidence_assets
 from adnet_assets.defs.evidence import checks as evidence_checks
 from adnet_assets.defs.exports import assets as export_assets
 from adnet_assets.defs.exports import checks as export_checks
+from adnet_assets.defs.exports import shared as shared_export_assets
 from adnet_assets.defs.ingest import assets as ingest_assets
 from adnet_assets.defs.ingest import checks as ingest_checks
 from adnet_assets.defs.ingest.schedules import newest_window_schedule
@@ -41,7 +42,7 @@ def _phone_directory() -> PhoneDirectory:
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest_assets, evidence_assets, network_assets, travel_assets,
-                                            billing_assets, export_assets, analyst_assets]),
+                                            billing_assets, export_assets, shared_export_assets, analyst_assets]),
         asset_checks=dg.load_asset_checks_from_modules([ingest_checks, evidence_checks, network_checks, billing_checks,
                                                         export_checks, analyst_checks]),
         jobs=[adnet_job],
