@@ -7,6 +7,7 @@
     adnet quality [--seeds 7 11 13]                      benchmark: networks against the demo's planted truth
     adnet bench [--sizes 21k 1m 10m]                     benchmark: wall time per step, peak memory, raw-scan floor
     adnet forget --phone N | --person NAME [--dry-run]   remove a number or a person everywhere
+    adnet share [--data-dir DIR]                         pseudonymised exports for partners in <data>/shared/
 
 Errors are reported as one paragraph naming the file and the fix; ``--debug`` shows tracebacks.
 """
