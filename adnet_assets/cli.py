@@ -32,6 +32,15 @@ def _layout(args) -> DataLayout:
     return DataLayout.at(args.data_dir) if args.data_dir else DataLayout.at(default_data_dir())
 
 
+def _failed(what: str, failures: list[tuple[str, str]], layout: DataLayout) -> int:
+    """A failed Dagster run in words: each failing step's own message, and where the full log is."""
+    _say(f"\nadnet: {what}.")
+    for step, message in failures:
+        _say(f"  {step}: {message}")
+    _say(f"  Full log: `adnet ui --data-dir {layout.root}` and open the run.")
+    return 1
+
+
 def cmd_run(args) -> int:
     from adnet_assets.report import summary
     from adnet_assets.runner import run_all
@@ -42,11 +51,8 @@ def cmd_run(args) -> int:
     outcome = run_all(layout)
     took = time.monotonic() - started
     if not outcome.success:
-        _say(f"\nadnet: the run failed after {took:.0f}s (run {outcome.run_id[:8]}, windows {outcome.windows[0]} .. {outcome.windows[1]}).")
-        for step, message in outcome.failures:
-            _say(f"  {step}: {message}")
-        _say(f"  Full log: `adnet ui --data-dir {layout.root}` and open the run.")
-        return 1
+        return _failed(f"the run failed after {took:.0f}s (run {outcome.run_id[:8]}, windows "
+                       f"{outcome.windows[0]} .. {outcome.windows[1]})", outcome.failures, layout)
     _say(f"\nadnet: done in {took:.0f}s (run {outcome.run_id[:8]}, windows {outcome.windows[0]} .. {outcome.windows[1]}).\n")
     print(summary(layout), flush=True)
     print(f"See it in the UI: adnet ui --data-dir {layout.root}", flush=True)
@@ -222,11 +228,7 @@ def cmd_share(args) -> int:
     outcome = share(layout)
     took = time.monotonic() - started
     if not outcome.success:
-        _say(f"\nadnet: sharing failed after {took:.0f}s (run {outcome.run_id[:8]}).")
-        for step, message in outcome.failures:
-            _say(f"  {step}: {message}")
-        _say(f"  Full log: `adnet ui --data-dir {layout.root}` and open the run.")
-        return 1
+        return _failed(f"sharing failed after {took:.0f}s (run {outcome.run_id[:8]})", outcome.failures, layout)
     meta = outcome.metadata
     _say(f"\nadnet: done in {took:.0f}s (run {outcome.run_id[:8]}).\n")
     print(f"Shared exports: {outcome.folder}", flush=True)

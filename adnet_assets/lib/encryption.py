@@ -25,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from adnet_assets.lib.env_keys import checked_key
+
 KEY_ENV = "ADNET_DB_KEY"
 OLD_KEY_ENV = "ADNET_DB_OLD_KEY"  # adnet encrypt: the key a folder is encrypted with now, to change it
 UNSAFE_CRYPTO_ENV = "ADNET_DB_ALLOW_UNSAFE_CRYPTO"
@@ -68,16 +70,9 @@ def key_from_env(environ: os._Environ | dict | None = None) -> str | None:
 
 
 def check_key(key: str) -> str:
-    if not key:
-        raise KeyProblem(f"{KEY_ENV} is set but empty. Unset it to work without encryption, or set a real key. "
-                         + MAKE_KEY_HINT)
-    if key != key.strip():
-        raise KeyProblem(f"{KEY_ENV} starts or ends with a blank or a newline; other tools (the duckdb CLI's "
-                         f"getenv) would read a different key. Set it without them. " + MAKE_KEY_HINT)
-    if len(key) < MIN_KEY_CHARS:
-        raise KeyProblem(f"{KEY_ENV} is {len(key)} characters long; adnet wants at least {MIN_KEY_CHARS} "
-                         f"(a short key can be guessed). " + MAKE_KEY_HINT)
-    return key
+    return checked_key(KEY_ENV, key, min_chars=MIN_KEY_CHARS, hint=MAKE_KEY_HINT, error=KeyProblem,
+                       missing="is set but empty. Unset it to work without encryption, or set a real key.",
+                       why_long="a short key can be guessed")
 
 
 def resolve(key: str | None | FromEnv) -> str | None:

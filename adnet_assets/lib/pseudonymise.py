@@ -63,7 +63,6 @@ import hashlib
 import hmac
 import os
 import re
-import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -72,9 +71,10 @@ from pathlib import Path
 
 import duckdb
 
+from adnet_assets.lib.env_keys import checked_key
 from adnet_assets.lib.red_flags import _clean as _red_flag_clean
 from adnet_assets.lib.red_flags import _handle_sql as _telegram_handle_sql
-from adnet_assets.lib.store import DatabaseLocked
+from adnet_assets.lib.store import wait_for_lock
 
 __all__ = ["KEY_ENV", "MIN_KEY_CHARS", "WITHHELD", "PseudonymKeyError", "PseudonymCollision", "Pseudonymiser",
            "Rule", "REGISTRY", "EXTRA_SOURCES", "EXPORT_TABLES", "TextScrubber", "SharedTables", "key_from_env",
@@ -117,16 +117,10 @@ class PseudonymCollision(RuntimeError):
 def key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
     """The pseudonym key from ``ADNET_PSEUDONYM_KEY``; :class:`PseudonymKeyError` says how to make one."""
     environ = os.environ if environ is None else environ
-    value = environ.get(KEY_ENV)
-    if value is None or value == "":
-        raise PseudonymKeyError(f"{KEY_ENV} is not set: shared exports need a key to pseudonymise phones, names "
-                                f"and addresses. " + MAKE_KEY_HINT)
-    if value != value.strip():
-        raise PseudonymKeyError(f"{KEY_ENV} starts or ends with a blank or a newline, so another shell or tool "
-                                f"would read another key (and other pseudonyms). Set it without them. " + MAKE_KEY_HINT)
-    if len(value) < MIN_KEY_CHARS:
-        raise PseudonymKeyError(f"{KEY_ENV} is {len(value)} characters long; adnet wants at least {MIN_KEY_CHARS} "
-                                f"(a short key can be guessed, and with it every pseudonym undone). " + MAKE_KEY_HINT)
+    value = checked_key(KEY_ENV, environ.get(KEY_ENV), min_chars=MIN_KEY_CHARS, hint=MAKE_KEY_HINT,
+                        error=PseudonymKeyError, missing="is not set: shared exports need a key to pseudonymise "
+                                                         "phones, names and addresses.",
+                        why_long="a short key can be guessed, and with it every pseudonym undone")
     return value.encode("utf-8")
 
 
@@ -547,29 +541,10 @@ def _q(name: str) -> str:
 
 
 def _attach(con: duckdb.DuckDBPyConnection, source_db: Path, source_key: str | None, lock_timeout_s: float) -> None:
-    deadline = time.monotonic() + lock_timeout_s
-    delay = 0.2
     options = "READ_ONLY" if source_key is None else "ENCRYPTION_KEY ?, READ_ONLY"
     params = [str(source_db)] + ([] if source_key is None else [source_key])
-    while True:
-        try:
-            con.execute(f"ATTACH ? AS {_SRC} ({options})", params)
-            return
-        except duckdb.Error as exc:
-            text = str(exc).lower()
-            if "could not set lock" not in text and "conflicting lock" not in text:
-                from adnet_assets.lib import encryption
-
-                mismatch = encryption.explain(exc, source_db, source_key)
-                if mismatch is not None:
-                    raise mismatch from exc
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseLocked(
-                    f"{source_db}: another process holds the DuckDB lock and did not let go within "
-                    f"{lock_timeout_s:.0f}s. Close that client (or wait for the run), then share again.") from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    wait_for_lock(lambda: con.execute(f"ATTACH ? AS {_SRC} ({options})", params), source_db, key=source_key,
+                  lock_timeout_s=lock_timeout_s, then="share again")
 
 
 def _source_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:

@@ -19,8 +19,9 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -28,6 +29,8 @@ from adnet_assets.layout import DataLayout
 from adnet_assets.lib import encryption
 from adnet_assets.lib.encryption import FROM_ENV, FromEnv
 from adnet_assets.schema import Table
+
+T = TypeVar("T")
 
 TMP_FOLDER = ".tmp"  # DuckDB's spill folder, beside the database (DataLayout.tmp)
 
@@ -76,6 +79,33 @@ def _settle(con: duckdb.DuckDBPyConnection, key: str | None, temp_dir: Path, thr
         encryption.register_parquet_key(con, key)
 
 
+def wait_for_lock(open_it: Callable[[], T], path: Path, *, key: str | None, lock_timeout_s: float,
+                  log=None, then: str = "run again") -> T:
+    """``open_it()`` (a connect or an ATTACH of ``path``), retried while another process holds the
+    DuckDB lock, for ``lock_timeout_s`` at most; then :class:`DatabaseLocked` saying who to ask to
+    let go. A key that does not fit the file raises :class:`encryption.EncryptionMismatch`."""
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return open_it()
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                mismatch = encryption.explain(exc, path, key)
+                if mismatch is not None:
+                    raise mismatch from exc
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(
+                    f"{path}: another process holds the DuckDB lock (a run, or a SQL client with the file open) "
+                    f"and did not let go within {lock_timeout_s:.0f}s. Close that client, or open the file "
+                    f"read-only from a copy, then {then}. DuckDB said: {exc}") from exc
+            if log is not None:
+                log(f"{path.name} is locked by another process; waiting {delay:.1f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0,
             threads: int | None = None, log=None, key: str | None | FromEnv = FROM_ENV,
@@ -89,27 +119,7 @@ def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.
     key = encryption.resolve(key)
     temp_dir = Path(temp_dir) if temp_dir is not None else path.parent / TMP_FOLDER
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + lock_timeout_s
-    delay = 0.2
-    while True:
-        try:
-            con = _open(path, read_only, key)
-            break
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc):
-                mismatch = encryption.explain(exc, path, key)
-                if mismatch is not None:
-                    raise mismatch from exc
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseLocked(
-                    f"{path}: another process holds the DuckDB lock (a run, or a SQL client with the file open) "
-                    f"and did not let go within {lock_timeout_s:.0f}s. Close that client, or open the file "
-                    f"read-only from a copy, then run again. DuckDB said: {exc}") from exc
-            if log is not None:
-                log(f"{path.name} is locked by another process; waiting {delay:.1f}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    con = wait_for_lock(lambda: _open(path, read_only, key), path, key=key, lock_timeout_s=lock_timeout_s, log=log)
     try:
         _settle(con, key, temp_dir, threads)
         yield con
