@@ -30,6 +30,9 @@ class AdnetData(dg.ConfigurableResource):
     max_line_bytes: int = Field(default=DEFAULT_MAX_LINE_BYTES, description="Longer ads.jsonl lines are quarantined.")
     lock_timeout_s: float = Field(default=600.0, description="How long a writer waits for another process's DuckDB lock.")
     duckdb_threads: int | None = Field(default=None, description="DuckDB threads per connection (default: all cores).")
+    duckdb_memory_limit: str | None = Field(
+        default=None, description="DuckDB memory per connection, e.g. '4GiB' (default: 75% of RAM, at most 6 GiB; "
+                                  "more spills to <data>/.tmp).")
 
     @field_validator("default_country")
     @classmethod
@@ -47,7 +50,8 @@ class AdnetData(dg.ConfigurableResource):
         """The investigation's database for one step. With ``ADNET_DB_KEY`` in the environment (never in
         this resource's configuration, which Dagster stores in plain SQLite) the file is encrypted."""
         with connect(self.layout.database, read_only=read_only, lock_timeout_s=self.lock_timeout_s,
-                     threads=self.duckdb_threads, log=log, temp_dir=self.layout.tmp) as con:
+                     threads=self.duckdb_threads, log=log, temp_dir=self.layout.tmp,
+                     memory_limit=self.duckdb_memory_limit) as con:
             yield con
 
     @property

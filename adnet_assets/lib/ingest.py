@@ -9,7 +9,7 @@ from adnet_assets.layout import DataLayout
 from adnet_assets.lib.phone_index import build_ads, build_observation_phones, build_phones, update_phone_strings
 from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
 from adnet_assets.lib.snapshots import EarlierCopies, discover
-from adnet_assets.lib.store import connect, transaction
+from adnet_assets.lib.store import connect, memory_connection, transaction
 from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
 from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
 from adnet_assets.schema import AD_OBSERVATIONS, QUARANTINE, SNAPSHOTS
@@ -20,8 +20,10 @@ def ingest_all(layout: DataLayout, *, default_country: str = "NO", max_line_byte
     discovery = discover(layout)
     windows = sorted({s.window for s in discovery.snapshots})
     copies = EarlierCopies(layout, discovery.snapshots)
-    for window in windows:
-        ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes, copies=copies)
+    with memory_connection(layout.tmp) as scratch:  # one in-memory DuckDB for every window
+        for window in windows:
+            ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes, copies=copies,
+                          con=scratch)
     with connect(layout.database) as con:
         with transaction(con):
             sync_window_tables(con, layout, {

@@ -126,12 +126,17 @@ def _load_graph(con: duckdb.DuckDBPyConnection, params: NetworkParams) -> nx.Gra
         WHERE coalesce(for_networks, false) AND a IS NOT NULL AND b IS NOT NULL AND a <> b AND weight > 0
           AND (strength = 'strong' OR (? AND kind = 'series' AND strength = 'weak'))
         ORDER BY a, b, weight DESC, kind, evidence""", [params.use_weak_series]).fetchall()
+    # the links of each pair gathered first, then the edges added at once in the order their pair first
+    # came (nodes and neighbours are inserted in the same order as one add_edge per pair would)
+    pairs: dict[tuple[str, str], tuple[str, str, list[_Link]]] = {}
     for a, b, kind, weight, evidence, source, strength in rows:
         link = _Link(min(float(weight), 1.0), kind, evidence, source, strength)
-        if g.has_edge(a, b):
-            g[a][b]["links"].append(link)
+        pair = pairs.get((a, b) if a < b else (b, a))
+        if pair is None:
+            pairs[(a, b) if a < b else (b, a)] = (a, b, [link])
         else:
-            g.add_edge(a, b, links=[link])
+            pair[2].append(link)
+    g.add_edges_from((a, b, {"links": links}) for a, b, links in pairs.values())
     for _, _, d in g.edges(data=True):
         d["links"].sort(key=lambda l: (-l.weight, l.kind, l.evidence))
         d["weight"] = d["links"][0].weight
@@ -153,8 +158,13 @@ def _components(g: nx.Graph, params: NetworkParams, report: NetworkReport) -> li
     for comp in sorted(nx.connected_components(g), key=lambda c: min(c)):
         if len(comp) < 2:
             continue
-        sub = _ordered_subgraph(g, comp)
-        weak = [(u, v) for u, v in nx.bridges(sub) if sub[u][v]["weight"] < params.min_bridge_weight]
+        # Only a link below min_bridge_weight can be a weak bridge: a component without one (nearly
+        # all of them: tens of thousands of small ones in a large market) needs no bridge search.
+        if all(w >= params.min_bridge_weight for _, _, w in g.edges(comp, data="weight")):
+            weak = []
+        else:
+            sub = _ordered_subgraph(g, comp)
+            weak = [(u, v) for u, v in nx.bridges(sub) if sub[u][v]["weight"] < params.min_bridge_weight]
         parts = [comp]
         if weak:
             cut = nx.Graph(sub)

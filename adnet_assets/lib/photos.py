@@ -231,13 +231,16 @@ _IMAGE_TYPE = '[{"url": "VARCHAR", "sha256": "VARCHAR", "phash": "VARCHAR"}]'
 
 
 def ad_images_sql() -> str:
-    """Distinct (ad_key, sha256, phash, h) of every observation's images, malformed hashes dropped."""
+    """Distinct (ad_key, sha256, phash, h) of every observation's images, malformed hashes dropped.
+
+    An ad shows the same images crawl after crawl: each distinct (ad, images) list is read once."""
     return f"""
-        WITH raw AS (
+        WITH lists AS (
+            SELECT DISTINCT ad_key, images FROM ad_observations WHERE images IS NOT NULL AND ad_key IS NOT NULL
+        ), raw AS (
             SELECT ad_key,
                    unnest(CASE WHEN json_type(images) = 'ARRAY' THEN from_json(images, '{_IMAGE_TYPE}') END) AS img
-            FROM ad_observations
-            WHERE images IS NOT NULL AND ad_key IS NOT NULL
+            FROM lists
         ), folded AS (
             SELECT ad_key, lower(trim(img.sha256)) AS sha256, lower(trim(img.phash)) AS phash FROM raw
         ), clean AS (

@@ -70,15 +70,24 @@ CREATE OR REPLACE TEMP TABLE lines (
   line_no BIGINT, line VARCHAR, utf8_ok BOOLEAN)
 """
 
-_INSERT_LINES = """
+# A line is kept when it holds something besides the spaces ``trim`` takes away (Unicode space
+# separators): tested by a regular expression that stops at the first such character, where
+# ``trim`` reads the whole line. A CR at the end and a BOM at the start are cut only from the lines
+# that have them (``rtrim``/``ltrim`` read the whole line too).
+_NOT_BLANK = r"[^ \x{a0}\x{1680}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}]"
+
+_INSERT_LINES = f"""
 INSERT INTO lines
-SELECT $window, $site, $snapshot_id, $source_file, line_no, ltrim(rtrim(line, chr(13)), chr(65279)),
-       NOT list_contains($bad, line_no)
+SELECT $window, $site, $snapshot_id, $source_file, line_no, line, NOT list_contains($bad, line_no)
 FROM (
-  SELECT unnest(parts) AS line, unnest(generate_series(1, len(parts))) AS line_no
-  FROM (SELECT string_split($text, chr(10)) AS parts)
+  SELECT CASE WHEN starts_with(line, chr(65279)) THEN ltrim(line, chr(65279)) ELSE line END AS line, line_no
+  FROM (
+    SELECT CASE WHEN suffix(line, chr(13)) THEN rtrim(line, chr(13)) ELSE line END AS line, line_no
+    FROM (SELECT unnest(parts) AS line, generate_subscripts(parts, 1) AS line_no
+          FROM (SELECT string_split($text, chr(10)) AS parts))
+  )
 )
-WHERE trim(ltrim(rtrim(line, chr(13)), chr(65279))) <> ''
+WHERE regexp_matches(line, '{_NOT_BLANK}')
 """
 
 
@@ -101,43 +110,57 @@ def add_lines(con: duckdb.DuckDBPyConnection, snap: SnapshotText) -> None:
 
 _SEEN_AT_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|[+-]\d{2}(:?\d{2})?)$"
 
-# Step 1: each line checked once, in order; j is the line as JSON where it is a JSON object.
+#: The fields read from a line, in the order of the one ``json_extract`` that reads them all.
+_FIELDS = ("ad_id", "seen_at", "phones", "url", "country", "city", "title", "text", "name", "age", "images", "tour",
+           "contact")
+
+# Step 1: each line parsed once and checked once, in order. ``json_valid`` checks it is JSON; a
+# valid line whose first character is ``{`` is an object; one ``json_extract`` with every field's path
+# reads all fields from one parse into small JSON values (``f_<field>``), which the checks and the
+# observation columns read (cheap) instead of the whole line again; ``json_keys`` finds fields written twice.
 _CLASSIFY = f"""
 CREATE OR REPLACE TEMP TABLE classified AS
 WITH parsed AS (
-  SELECT *, CASE WHEN utf8_ok AND strlen(line) <= $max_bytes AND json_valid(line)
-                 THEN line::JSON END AS j
+  SELECT *, utf8_ok AND strlen(line) <= $max_bytes AND json_valid(line) AS is_json
   FROM lines
-), typed AS (
-  SELECT *, json_type(j) AS t_root, json_type(j, '$.ad_id') AS t_ad_id,
-         json_type(j, '$.seen_at') AS t_seen_at, json_type(j, '$.phones') AS t_phones,
-         CASE WHEN json_type(j) = 'OBJECT' THEN list_filter(['ad_id', 'seen_at', 'phones'],
-              lambda k: len(list_filter(json_keys(j), lambda x: x = k)) > 1) END AS twice
+), objects AS (
+  SELECT *, is_json AND regexp_matches(line, '^[ \\t\\n\\r]*[{{]') AS is_object
   FROM parsed
+), fields AS (
+  SELECT *,
+    CASE WHEN is_object THEN json_extract(line, [{", ".join(f"'$.{f}'" for f in _FIELDS)}]) END AS v,
+    CASE WHEN is_object THEN json_keys(line) END AS keys
+  FROM objects
+), typed AS (
+  SELECT * EXCLUDE (v, keys), {", ".join(f"v[{i}] AS f_{f}" for i, f in enumerate(_FIELDS, 1))},
+         json_type(v[1]) AS t_ad_id, json_type(v[2]) AS t_seen_at, json_type(v[3]) AS t_phones,
+         v[1]->>'$' AS ad_id, v[2]->>'$' AS seen_at_text,
+         list_filter(['ad_id', 'seen_at', 'phones'], lambda k: len(list_filter(keys, lambda x: x = k)) > 1) AS twice
+  FROM fields
 )
 SELECT *,
   CASE
     WHEN NOT utf8_ok THEN 'invalid UTF-8: the line holds bytes that are not text'
     WHEN strlen(line) > $max_bytes
       THEN 'line of ' || strlen(line) || ' bytes is over the limit of ' || $max_bytes || ' bytes'
-    WHEN j IS NULL THEN 'not JSON: the line is truncated or malformed'
-    WHEN t_root <> 'OBJECT' THEN 'not a JSON object'
+    WHEN NOT is_json THEN 'not JSON: the line is truncated or malformed'
+    WHEN NOT is_object THEN 'not a JSON object'
     WHEN len(twice) > 0 THEN 'field ' || twice[1] || ' appears twice in the object: which value holds cannot be told (write it once)'
     WHEN t_ad_id IS NULL OR t_ad_id = 'NULL' THEN 'missing ad_id'
     WHEN t_ad_id NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN 'ad_id must be a string, not ' || lower(t_ad_id)
-    WHEN trim(j->>'$.ad_id') = '' THEN 'ad_id is empty'
-    WHEN length(j->>'$.ad_id') > {MAX_AD_ID_CHARS}
-      THEN 'ad_id of ' || length(j->>'$.ad_id') || ' characters is not a site''s ad ID (limit {MAX_AD_ID_CHARS})'
+    WHEN trim(ad_id) = '' THEN 'ad_id is empty'
+    WHEN length(ad_id) > {MAX_AD_ID_CHARS}
+      THEN 'ad_id of ' || length(ad_id) || ' characters is not a site''s ad ID (limit {MAX_AD_ID_CHARS})'
     WHEN t_seen_at IS NULL OR t_seen_at = 'NULL' THEN 'missing seen_at'
-    WHEN t_seen_at <> 'VARCHAR' OR NOT regexp_matches(j->>'$.seen_at', '{_SEEN_AT_RE}')
-         OR TRY_CAST(upper(j->>'$.seen_at') AS TIMESTAMPTZ) IS NULL  -- upper: the pattern allows a 'z' zone
+    WHEN t_seen_at <> 'VARCHAR' OR NOT regexp_matches(seen_at_text, '{_SEEN_AT_RE}')
+         OR TRY_CAST(upper(seen_at_text) AS TIMESTAMPTZ) IS NULL  -- upper: the pattern allows a 'z' zone
       THEN 'seen_at must be an ISO 8601 time with zone, e.g. 2026-06-01T06:15:02Z'
     WHEN t_phones IS NULL OR t_phones = 'NULL' THEN 'missing phones (write [] when the ad shows none)'
     WHEN t_phones <> 'ARRAY'
-         OR len(list_filter(json_extract(j, '$.phones[*]'), lambda x: json_type(x) <> 'VARCHAR')) > 0
+         OR len(list_filter(json_extract(f_phones, '$[*]'), lambda x: json_type(x) <> 'VARCHAR')) > 0
       THEN 'phones must be a list of strings'
-    WHEN len(list_filter(json_extract_string(j, '$.phones[*]'), lambda x: length(x) > {MAX_PHONE_CHARS})) > 0
-      THEN 'phones holds a text of ' || list_max(list_transform(json_extract_string(j, '$.phones[*]'), lambda x: length(x)))
+    WHEN len(list_filter(json_extract_string(f_phones, '$[*]'), lambda x: length(x) > {MAX_PHONE_CHARS})) > 0
+      THEN 'phones holds a text of ' || list_max(list_transform(json_extract_string(f_phones, '$[*]'), lambda x: length(x)))
            || ' characters: not a displayed number (limit {MAX_PHONE_CHARS}); the crawler put other text there'
   END AS reason
 FROM typed
@@ -148,8 +171,8 @@ _DUPLICATES = """
 UPDATE classified AS c
 SET reason = 'duplicate ad_id ' || d.ad_id || ' in this snapshot (first at line ' || d.first_line || ')'
 FROM (
-  SELECT site, snapshot_id, line_no, j->>'$.ad_id' AS ad_id,
-         min(line_no) OVER (PARTITION BY site, snapshot_id, j->>'$.ad_id') AS first_line
+  SELECT site, snapshot_id, line_no, ad_id,
+         min(line_no) OVER (PARTITION BY site, snapshot_id, ad_id) AS first_line
   FROM classified WHERE reason IS NULL
 ) AS d
 WHERE c.site = d.site AND c.snapshot_id = d.snapshot_id AND c.line_no = d.line_no
@@ -160,37 +183,37 @@ WHERE c.site = d.site AND c.snapshot_id = d.snapshot_id AND c.line_no = d.line_n
 def _optional(field: str, json_types: tuple[str, ...], expect: str) -> tuple[str, str]:
     """(SQL value, SQL problem) for an optional field: NULL and a named problem on a wrong type."""
     allowed = ", ".join(f"'{t}'" for t in json_types)
-    t = f"json_type(j, '$.{field}')"
+    t = f"json_type(f_{field})"
     problem = f"CASE WHEN {t} IS NOT NULL AND {t} <> 'NULL' AND {t} NOT IN ({allowed}) THEN '{field} is not {expect}' END"
     return t + f" IN ({allowed})", problem
 
 
 def _observation_select() -> str:
     strings = {f: _optional(f, ("VARCHAR",), "a string") for f in ("url", "city", "title", "text", "name")}
-    country_ok = "json_type(j, '$.country') = 'VARCHAR' AND regexp_matches(j->>'$.country', '^[A-Za-z]{2}$')"
-    country_problem = ("CASE WHEN json_type(j, '$.country') NOT IN ('NULL') AND NOT (" + country_ok +
+    country_ok = "json_type(f_country) = 'VARCHAR' AND regexp_matches(f_country->>'$', '^[A-Za-z]{2}$')"
+    country_problem = ("CASE WHEN json_type(f_country) NOT IN ('NULL') AND NOT (" + country_ok +
                        ") THEN 'country is not an ISO 3166 alpha-2 code' END")
     age_int, age_problem = _optional("age", ("BIGINT", "UBIGINT"), "an integer")
     # An integer JSON cannot fit in BIGINT (18446744073709551615) is NULL with a problem, not a failed cast.
-    age_ok = f"{age_int} AND TRY_CAST(j->>'$.age' AS BIGINT) IS NOT NULL"
+    age_ok = f"{age_int} AND TRY_CAST(f_age->>'$' AS BIGINT) IS NOT NULL"
     age_problem = (f"coalesce({age_problem}, CASE WHEN {age_int} AND NOT ({age_ok}) "
                    "THEN 'age is out of range' END)")
     images_ok, images_problem = _optional("images", ("ARRAY",), "a list")
     tour_ok, tour_problem = _optional("tour", ("ARRAY",), "a list")
     contact_ok, contact_problem = _optional("contact", ("OBJECT",), "an object")
     cols = [
-        '"window"', "site || ':' || (j->>'$.ad_id') AS ad_key", "site", "j->>'$.ad_id' AS ad_id", "snapshot_id",
-        "CAST(upper(j->>'$.seen_at') AS TIMESTAMPTZ) AS seen_at",
-        f"CASE WHEN {strings['url'][0]} THEN j->>'$.url' END AS url",
-        f"CASE WHEN {country_ok} THEN upper(j->>'$.country') END AS country",
+        '"window"', "site || ':' || ad_id AS ad_key", "site", "ad_id", "snapshot_id",
+        "CAST(upper(seen_at_text) AS TIMESTAMPTZ) AS seen_at",
+        f"CASE WHEN {strings['url'][0]} THEN f_url->>'$' END AS url",
+        f"CASE WHEN {country_ok} THEN upper(f_country->>'$') END AS country",
     ]
-    cols += [f"CASE WHEN {strings[f][0]} THEN j->>'$.{f}' END AS {f}" for f in ("city", "title", "text", "name")]
+    cols += [f"CASE WHEN {strings[f][0]} THEN f_{f}->>'$' END AS {f}" for f in ("city", "title", "text", "name")]
     cols += [
-        f"CASE WHEN {age_ok} THEN TRY_CAST(j->>'$.age' AS BIGINT) END AS age",
-        "json_extract_string(j, '$.phones[*]') AS phones_raw",
-        f"CASE WHEN {images_ok} THEN j->'$.images' END AS images",
-        f"CASE WHEN {tour_ok} THEN j->'$.tour' END AS tour",
-        f"CASE WHEN {contact_ok} THEN j->'$.contact' END AS contact",
+        f"CASE WHEN {age_ok} THEN TRY_CAST(f_age->>'$' AS BIGINT) END AS age",
+        "json_extract_string(f_phones, '$[*]') AS phones_raw",
+        f"CASE WHEN {images_ok} THEN f_images END AS images",
+        f"CASE WHEN {tour_ok} THEN f_tour END AS tour",
+        f"CASE WHEN {contact_ok} THEN f_contact END AS contact",
         "nullif(concat_ws('; ', " + ", ".join(
             [strings[f][1] for f in ("url",)] + [country_problem] + [strings[f][1] for f in ("city", "title", "text", "name")]
             + [age_problem, images_problem, tour_problem, contact_problem]) + "), '') AS problems",

@@ -65,11 +65,30 @@ def _open(path: Path, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnec
     return con
 
 
-def _settle(con: duckdb.DuckDBPyConnection, key: str | None, temp_dir: Path, threads: int | None) -> None:
-    """The settings every connection gets: UTC, threads, spill folder, and with a key its encryption."""
+#: DuckDB's own default is 80% of RAM, for a process that holds nothing else; adnet's steps run inside
+#: Dagster's process (and a multiprocess run has several), so a connection takes 75% of RAM at most,
+#: and never more than this (a larger working set spills to ``<data>/.tmp``).
+MEMORY_LIMIT_CAP_BYTES = 6 * 1024 ** 3
+
+
+def default_memory_limit() -> str:
+    """75% of the machine's RAM, capped at :data:`MEMORY_LIMIT_CAP_BYTES`, as a DuckDB size (``'4096MiB'``)."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: DuckDB's default would be 80% of RAM
+        ram = 8 * 1024 ** 3
+    return f"{min(int(ram * 0.75), MEMORY_LIMIT_CAP_BYTES) // 1024 ** 2}MiB"
+
+
+def _settle(con: duckdb.DuckDBPyConnection, key: str | None, temp_dir: Path, threads: int | None,
+            memory_limit: str | None = None) -> None:
+    """The settings every connection gets: UTC, threads, memory limit, spill folder, and with a key its encryption.
+
+    ``memory_limit``: a DuckDB size such as ``'4GiB'`` (default :func:`default_memory_limit`)."""
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET memory_limit = ?", [memory_limit or default_memory_limit()])
     # made here, not by DuckDB: a folder DuckDB creates it removes whole on close, under another
     # process's spill files
     temp_dir.mkdir(parents=True, exist_ok=True)
@@ -109,35 +128,37 @@ def wait_for_lock(open_it: Callable[[], T], path: Path, *, key: str | None, lock
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0,
             threads: int | None = None, log=None, key: str | None | FromEnv = FROM_ENV,
-            temp_dir: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+            temp_dir: Path | None = None, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the analysts' database for one step; wait out another process's lock.
 
     ``key``: by default ``ADNET_DB_KEY`` from the environment (None: a plain file). A key that does
     not fit the file (or no key for an encrypted file) raises :class:`encryption.EncryptionMismatch`
-    with the fix. ``temp_dir``: DuckDB's spill folder, by default ``.tmp`` beside the database."""
+    with the fix. ``temp_dir``: DuckDB's spill folder, by default ``.tmp`` beside the database.
+    ``memory_limit``: DuckDB's, e.g. ``'4GiB'`` (default :func:`default_memory_limit`)."""
     path = Path(path)
     key = encryption.resolve(key)
     temp_dir = Path(temp_dir) if temp_dir is not None else path.parent / TMP_FOLDER
     path.parent.mkdir(parents=True, exist_ok=True)
     con = wait_for_lock(lambda: _open(path, read_only, key), path, key=key, lock_timeout_s=lock_timeout_s, log=log)
     try:
-        _settle(con, key, temp_dir, threads)
+        _settle(con, key, temp_dir, threads, memory_limit)
         yield con
     finally:
         con.close()
 
 
-def memory_connection(temp_dir: Path, *, threads: int | None = None,
-                      key: str | None | FromEnv = FROM_ENV) -> duckdb.DuckDBPyConnection:
+def memory_connection(temp_dir: Path, *, threads: int | None = None, key: str | None | FromEnv = FROM_ENV,
+                      memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for work that writes no database (e.g. one window's Parquet files); the
     caller closes it (``with`` works). It spills into ``temp_dir`` (inside the data folder) and, with
-    a key, spills encrypted and knows the warehouse key for encrypted Parquet."""
+    a key, spills encrypted and knows the warehouse key for encrypted Parquet. ``memory_limit``: see
+    :func:`_settle`."""
     key = encryption.resolve(key)
     con = duckdb.connect()
     try:
         if key is not None:
             encryption.enable_crypto(con, writing=True)
-        _settle(con, key, Path(temp_dir), threads)
+        _settle(con, key, Path(temp_dir), threads, memory_limit)
     except BaseException:
         con.close()
         raise

@@ -53,20 +53,25 @@ def _empty_select(table) -> str:
 
 
 def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
-                  max_line_bytes: int, threads: int | None = None,
-                  copies: EarlierCopies | None = None) -> WindowReport:
+                  max_line_bytes: int, threads: int | None = None, memory_limit: str | None = None,
+                  copies: EarlierCopies | None = None, con: duckdb.DuckDBPyConnection | None = None) -> WindowReport:
     """Verify and read every snapshot of one window; replace the window's Parquet files.
 
     ``copies``: finds copies of earlier crawls among every snapshot of the data folder (all windows);
     one made for a run of many windows reads each manifest once. Made here from ``discover`` when
-    not given."""
+    not given. ``con``: an in-memory connection (:func:`store.memory_connection`) to work in, shared by the
+    windows of one run (opening one costs more than reading a small window); without it one is opened
+    here with ``threads`` and ``memory_limit`` and closed at the end. Every table it leaves is a TEMP
+    table the next window replaces."""
     report = WindowReport(window)
     if not refs:
         for kind in WINDOW_KINDS:
             with contextlib.suppress(FileNotFoundError):
                 layout.window_file(kind, window).unlink()
         return report
-    con = memory_connection(layout.tmp, threads=threads)  # spills inside the data folder; with a key, encrypted
+    own = con is None
+    if own:  # spills inside the data folder; with a key, encrypted
+        con = memory_connection(layout.tmp, threads=threads, memory_limit=memory_limit)
     try:
         con.execute(LINES_DDL)
         con.execute(_SNAPSHOT_ROW_DDL.format(_empty_select(SNAPSHOTS)))
@@ -117,7 +122,8 @@ def ingest_window(layout: DataLayout, window: str, refs: list[SnapshotRef], *,
             report.reasons[reason] += n
             report.n_quarantined_lines += n
     finally:
-        con.close()
+        if own:
+            con.close()
     return report
 
 

@@ -401,3 +401,19 @@ def test_same_links_give_the_same_networks_in_any_process(tmp_path):
                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_links_of_one_pair_written_either_way_are_one_edge():
+    from adnet_assets.lib.networks import _load_graph
+
+    con = _con()
+    for kind, a, b, w in (("rotation", "phone:+4740000001", "phone:+4740000002", 0.9),
+                          ("series", "phone:+4740000002", "phone:+4740000001", 0.7),
+                          ("ad_phone", "ad:s:1", "phone:+4740000002", 1.0)):
+        con.execute("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [kind, a, b, w, f"{kind} evidence", a.partition(":")[0], b.partition(":")[0], "test", "strong", True])
+    g = _load_graph(con, NetworkParams())
+    assert g.number_of_edges() == 2
+    pair = g["phone:+4740000001"]["phone:+4740000002"]
+    assert [l.kind for l in pair["links"]] == ["rotation", "series"] and pair["weight"] == 0.9
+    assert list(g.nodes) == ["ad:s:1", "phone:+4740000002", "phone:+4740000001"]  # in the order the links came

@@ -185,3 +185,48 @@ def test_crawls_dated_outside_the_windows_are_reported_not_loaded(layout):
     found = discover(layout)
     assert found.snapshots == []
     assert all("outside the windows" in p.reason for p in found.problems) and len(found.problems) == 2
+
+
+def test_blank_lines_are_those_trim_empties_and_an_object_may_start_after_spaces(layout):
+    # Unicode space separators (what DuckDB's trim takes away) make a blank line, skipped; a tab does not
+    # (it is not JSON); spaces before "{" still make an object; every BOM at the start of a line is cut
+    lines = ["\u00a0\u3000 \u2007", "\t", "   " + '{"ad_id": "1", "seen_at": "' + T + '", "phones": []}',
+             "\ufeff\ufeff" + '{"ad_id": "2", "seen_at": "' + T + '", "phones": []}', " [1]"]
+    write_snapshot(layout.root, SITE, SNAP, lines)
+    _ingest(layout)
+    obs = _rows(layout, "observations")
+    assert obs["ad_id"].tolist() == ["1", "2"] and obs["line_no"].tolist() == [3, 4]
+    assert obs.iloc[1]["raw_line"].startswith("{")
+    assert list(zip(_rows(layout, "quarantine")["line_no"], _rows(layout, "quarantine")["reason"])) == [
+        (2, "not JSON: the line is truncated or malformed"), (5, "not a JSON object")]
+
+
+def test_windows_sharing_one_connection_write_what_each_writes_alone(layout, tmp_path):
+    from adnet_assets.lib.store import memory_connection
+
+    write_snapshot(layout.root, SITE, SNAP, [ad("1", T, ["41234567"]), "not json", ad("1", T, [])])
+    write_snapshot(layout.root, SITE, "2026-06-04T0614Z", [ad("2", "2026-06-04T06:20:00Z", ["41234567"], age=30)])
+    alone = {w: _ingest(layout, w) for w in ("2026-06-01", "2026-06-04")}
+    order = {"observations": "line_no", "quarantine": "line_no", "snapshots": "snapshot_id"}
+    files = {(k, w): _rows(layout, k, w, order[k]) for k in order for w in alone}
+    with memory_connection(tmp_path, memory_limit="512MiB") as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("512.0 MiB",)]
+        shared = {w: ingest_window(layout, w, discover(layout).in_windows({w}), max_line_bytes=100_000, con=con)
+                  for w in ("2026-06-01", "2026-06-04")}
+        con.execute("SELECT 1").fetchall()  # still open: the caller's to close
+    for w in alone:
+        assert (shared[w].n_observations, shared[w].n_quarantined_lines) == (alone[w].n_observations, alone[w].n_quarantined_lines)
+    assert (shared["2026-06-01"].n_observations, shared["2026-06-01"].n_quarantined_lines) == (1, 2)
+    for (kind, w), before in files.items():
+        after = _rows(layout, kind, w, order[kind])
+        assert after.drop(columns=["ingested_at"], errors="ignore").equals(before.drop(columns=["ingested_at"], errors="ignore")), (kind, w)
+
+
+def test_connections_get_a_bounded_memory_limit_by_default(tmp_path):
+    from adnet_assets.lib.store import MEMORY_LIMIT_CAP_BYTES, default_memory_limit, memory_connection
+
+    limit = default_memory_limit()
+    assert limit.endswith("MiB") and 0 < int(limit[:-3]) <= MEMORY_LIMIT_CAP_BYTES // 1024 ** 2
+    with memory_connection(tmp_path) as con:
+        setting = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert setting == duckdb.connect().execute(f"SET memory_limit = '{limit}'; SELECT current_setting('memory_limit')").fetchall()[0][0]
