@@ -14,11 +14,42 @@ from pathlib import Path
 
 DATA_DIR_ENV = "ADNET_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
+# Where the per-window Parquet files live when not in <data>/warehouse: a folder (a path, or a
+# file:// URL), e.g. a volume every step's process or pod mounts. Object-store URLs (s3://...) are
+# refused with the way to go instead (see warehouse_root).
+WAREHOUSE_ENV = "ADNET_WAREHOUSE_URL"
 
 SITE_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}\Z")  # \Z: a trailing newline is not a name
 SNAPSHOT_ID_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})([0-9]{2})Z\Z")  # ASCII digits only
 ADS_FILE = "ads.jsonl"
 MANIFEST_FILE = "manifest.json"
+
+
+class WarehouseLocationError(ValueError):
+    """``$ADNET_WAREHOUSE_URL`` names a place the warehouse cannot be."""
+
+
+def warehouse_root(root: Path, url: str | None = None) -> Path:
+    """The warehouse folder: ``url`` (default ``$ADNET_WAREHOUSE_URL``) as a path or ``file://`` URL,
+    relative paths taken from the data folder; else ``<root>/warehouse``."""
+    from urllib.parse import unquote, urlparse
+
+    raw = (os.environ.get(WAREHOUSE_ENV, "") if url is None else url).strip()
+    if not raw:
+        return root / "warehouse"
+    parsed = urlparse(raw)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise WarehouseLocationError(f"{WAREHOUSE_ENV}={raw!r}: a file:// URL names this machine's files "
+                                         f"(file:///path/to/warehouse); mount the other machine's folder instead")
+        return Path(unquote(parsed.path)).expanduser().resolve()
+    if len(parsed.scheme) > 1:  # s3://, gs://, az://, https:// (a one-letter scheme is a Windows drive)
+        raise WarehouseLocationError(
+            f"{WAREHOUSE_ENV}={raw!r}: adnet writes the warehouse as files it renames into place, which object "
+            f"stores cannot do: mount the bucket as a folder every step's process sees (a shared volume, "
+            f"s3fs) and give its path, or unset {WAREHOUSE_ENV} (<data>/warehouse)")
+    path = Path(raw).expanduser()
+    return (path if path.is_absolute() else root / path).resolve()
 
 
 def default_data_dir() -> Path:
@@ -74,8 +105,9 @@ class DataLayout:
 
     @property
     def warehouse(self) -> Path:
-        """Per-partition Parquet files written by the partitioned ingest (no DuckDB lock needed)."""
-        return self.root / "warehouse"
+        """Per-partition Parquet files written by the partitioned ingest (no DuckDB lock needed):
+        ``<data>/warehouse``, or the folder ``$ADNET_WAREHOUSE_URL`` names (:func:`warehouse_root`)."""
+        return warehouse_root(self.root)
 
     @property
     def tmp(self) -> Path:

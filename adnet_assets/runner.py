@@ -2,7 +2,9 @@
 
 The run goes through the investigation's Dagster instance, so it shows in the UI with its
 partitions and lineage. It is one run for all windows (the ingest asset's single-run backfill
-policy gets the whole range), not a run per partition.
+policy gets the whole range), not a run per partition. :func:`run_window` runs what the snapshot
+sensor requests for a new crawl: the job for that one window's partition (the benchmark's
+incremental measurement, and a way to replay the sensor's run by hand).
 
 Faults. Every step commits in one transaction and every file is renamed into place whole, so a
 run that is killed (Ctrl-C twice, ``kill -9``, a machine that stops) leaves the state of its last
@@ -35,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG,
+)
 
 from adnet_assets.instance import use_investigation
 from adnet_assets.layout import DataLayout
@@ -105,16 +109,36 @@ def run_all(layout: DataLayout, *, tags: dict[str, str] | None = None,
         raise NothingToRun(
             f"no snapshot folders in {layout.snapshots}: put crawls there as snapshots/<site>/<YYYY-MM-DDTHHMMZ>/ "
             f"with ads.jsonl and manifest.json (see the data contract), or run `adnet demo`.{problems}")
+    return _execute(layout, (windows[0], windows[-1]), {
+        ASSET_PARTITION_RANGE_START_TAG: windows[0],
+        ASSET_PARTITION_RANGE_END_TAG: windows[-1],
+        "adnet/trigger": "cli",
+        **(tags or {}),
+    }, echo)
+
+
+def run_window(layout: DataLayout, window: str, *, tags: dict[str, str] | None = None,
+               echo: Callable[[str], None] = _say) -> RunOutcome:
+    """The run the snapshot sensor requests for a new crawl: the job for the one partition ``window``
+    (its snapshots only) and everything downstream, as the daemon would launch it."""
+    use_investigation(layout)
+    from adnet_assets.defs.ingest.partitions import snapshot_windows
+
+    if not snapshot_windows.has_partition_key(window):
+        raise NothingToRun(f"{window!r} is not a window: windows open on Mondays and Thursdays, e.g. 2026-06-01")
+    return _execute(layout, (window, window), {PARTITION_NAME_TAG: window, "adnet/trigger": "window", **(tags or {})},
+                    echo)
+
+
+def _execute(layout: DataLayout, windows: tuple[str, str], tags: dict[str, str],
+             echo: Callable[[str], None]) -> RunOutcome:
     lock_timeout = lock_timeout_from_env()
     from adnet_assets import definitions  # imported after the environment points at the data folder
 
     run_tags = {
-        ASSET_PARTITION_RANGE_START_TAG: windows[0],
-        ASSET_PARTITION_RANGE_END_TAG: windows[-1],
-        "adnet/trigger": "cli",
-        PID_TAG: str(os.getpid()),  # in_process executor: the steps run in this process
+        PID_TAG: str(os.getpid()),  # the process that runs the run (in-process: every step; else their parent)
         HOST_TAG: socket.gethostname(),
-        **(tags or {}),
+        **tags,
     }
     adnet_config: dict[str, object] = {"data_dir": str(layout.root)}
     if lock_timeout is not None:
@@ -129,7 +153,7 @@ def run_all(layout: DataLayout, *, tags: dict[str, str] | None = None,
                                 tags=run_tags, run_config=run_config, raise_on_error=False)
         failed = [(event.step_key or "run", _failure_message(event)) for event in result.all_events
                   if event.is_step_failure or event.event_type_value == "RUN_FAILURE"]
-        return RunOutcome(result.success, result.run_id, (windows[0], windows[-1]), _grouped(failed))
+        return RunOutcome(result.success, result.run_id, windows, _grouped(failed))
 
 
 def _grouped(failures: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -191,10 +215,14 @@ def recover_interrupted_runs(instance: dg.DagsterInstance, layout: DataLayout, *
     id was reused). A run of another machine (our host tag) is never judged. Without /proc-style
     process information (Windows) nothing is judged: mark such a run failed in the UI."""
     reaped = []
+    # Runs the UI or the daemon launched carry no host tag. On SQLite storage they are of this
+    # machine (SQLite is not for several machines at once); on a shared instance (PostgreSQL, a
+    # run launcher starting runs in Kubernetes pods) they may run anywhere, so they are not judged.
+    local_instance = _single_machine(instance)
     for record in instance.get_run_records(filters=dg.RunsFilter(statuses=list(_RECOVERABLE))):
         run = record.dagster_run
-        # Runs the UI or the daemon launched carry no host tag: they are of this machine, as the
-        # instance in the data folder is (its SQLite storage is not for several machines at once).
+        if HOST_TAG not in run.tags and not local_instance:
+            continue
         if run.tags.get(HOST_TAG, socket.gethostname()) != socket.gethostname():
             continue
         pid = _run_pid(instance, run)
@@ -216,6 +244,13 @@ def recover_interrupted_runs(instance: dg.DagsterInstance, layout: DataLayout, *
             echo(f"adnet: removed {len(removed)} temporary file(s) an interrupted run left "
                  f"(e.g. {removed[0].relative_to(layout.root)})")
     return reaped, removed
+
+
+def _single_machine(instance: dg.DagsterInstance) -> bool:
+    """Whether the instance's runs are stored in SQLite, which only one machine uses."""
+    from dagster._core.storage.runs import SqliteRunStorage
+
+    return isinstance(instance.run_storage, SqliteRunStorage)
 
 
 def _run_pid(instance: dg.DagsterInstance, run: dg.DagsterRun) -> int | None:

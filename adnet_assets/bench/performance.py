@@ -17,8 +17,16 @@ For each size it
    the Dagster instance the run used (``<market>/.dagster``, the run's step stats). With
    ``--time-limit`` a run is stopped there (SIGINT, so Dagster records the step it was in) and the
    report shows the steps it reached, the total as a lower bound and the targets it already missed;
-4. prints one row per size (observations, ads, phones, generation, floor, total, total/floor, peak
-   memory), the slowest steps, the targets with PASS/MISS, the machine, and the same in Markdown.
+4. with ``--incremental`` (the default; ``--no-incremental`` skips it): the newest window's
+   snapshots, generated like the rest, are held back from steps 2 and 3 and added after the full
+   run; then the run the snapshot sensor requests for them is measured (the job for that one
+   partition, :func:`adnet_assets.runner.run_window`, in a subprocess like step 3): its wall time,
+   peak memory and step times beside the full run's, and what each ingest step actually read or
+   redid (windows, snapshots and observations ingested, windows reloaded into DuckDB, phone strings
+   parsed), from the run's materialisation metadata;
+5. prints one row per size (observations, ads, phones, generation, floor, total, total/floor, peak
+   memory), the slowest steps, the incremental run, the targets with PASS/MISS, the machine, and the
+   same in Markdown.
 
 The targets are the ones of the issue (2 cores): ~21,000 observations in under 30 s; 1 million
 under 2 minutes; 10 million under 15 minutes in under 8 GiB; from 1 million up, the total at most
@@ -111,6 +119,7 @@ class Result:
     log: Path | None = None
     time_limit_s: float | None = None
     timed_out: bool = False        # stopped at time_limit_s: total_s is a lower bound, steps are partial
+    incremental: "Incremental | None" = None  # the one-new-window run after the full run
 
     @property
     def ratio(self) -> float | None:
@@ -137,6 +146,27 @@ class Result:
         if self.size.max_peak_mib is not None:
             out.append((f"peak < {self.size.max_peak_mib / 1024:g} GiB", met(self.peak_mib < self.size.max_peak_mib)))
         return out
+
+
+@dataclass
+class Incremental:
+    """The run the sensor requests for one new window, after the full run over the others."""
+
+    window: str
+    snapshots: int                 # snapshot folders of the window that were held back and added
+    success: bool
+    total_s: float = 0.0           # the whole process, wall clock (start-up included)
+    run_s: float = 0.0
+    peak_mib: float = 0.0
+    steps: list[Step] = field(default_factory=list)  # slowest first
+    run_id: str = ""
+    reads: dict[str, dict[str, int]] = field(default_factory=dict)  # asset -> what it read / redid
+    log: Path | None = None
+    timed_out: bool = False
+
+    @property
+    def steps_s(self) -> float:
+        return sum(s.seconds for s in self.steps)
 
 
 def _duration(seconds: float) -> str:
@@ -306,17 +336,114 @@ def table_counts(root: Path) -> tuple[int, int, int, int]:
             " (SELECT count(*) FROM snapshots WHERE status = 'loaded')").fetchall()[0])
 
 
+def hold_back_newest_window(root: Path) -> tuple[str, list[tuple[Path, Path]]]:
+    """Move the snapshot folders of the newest window out of ``root`` (to ``<root>.held/``), as if
+    that window's crawls had not arrived yet; (the window, [(where it was, where it is now)])."""
+    from adnet_assets.layout import DataLayout
+    from adnet_assets.lib.snapshots import discover
+
+    layout = DataLayout.at(root)
+    refs = discover(layout).snapshots
+    if not refs:
+        raise RuntimeError(f"no snapshots in {layout.snapshots} to hold back")
+    window = max(r.window for r in refs)
+    held = root.parent / f"{root.name}.held"
+    moves = []
+    for ref in sorted((r for r in refs if r.window == window), key=lambda r: (r.site, r.snapshot_id)):
+        target = held / ref.site / ref.snapshot_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(ref.folder), str(target))
+        moves.append((ref.folder, target))
+    return window, moves
+
+
+def put_back(moves: list[tuple[Path, Path]]) -> None:
+    """The held-back folders back where they were: the window's crawls arrive."""
+    for original, held in moves:
+        original.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(held), str(original))
+
+
+_RUN_WINDOW = """
+import sys
+from adnet_assets.layout import DataLayout
+from adnet_assets.runner import run_window
+outcome = run_window(DataLayout.at(sys.argv[1]), sys.argv[2])
+for step, message in outcome.failures:
+    print(f"{step}: {message}", flush=True)
+sys.exit(0 if outcome.success else 1)
+"""
+
+# What each ingest step read or redid, as its materialisation metadata says (raw_snapshots: the
+# windows it ingested and the observations it read; ad_observations: the windows reloaded into DuckDB;
+# phone_strings: the distinct strings parsed in this run).
+READ_METADATA = {
+    "raw_snapshots": ("windows", "windows_with_snapshots", "snapshots_loaded", "observations"),
+    "ad_observations": ("windows_reloaded",),
+    "phone_strings": ("parsed_this_run",),
+}
+
+
+def run_reads(root: Path, run_id: str) -> dict[str, dict[str, int]]:
+    """:data:`READ_METADATA` of one run, from the market's Dagster instance."""
+    import dagster as dg
+
+    reads: dict[str, dict[str, int]] = {}
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+            materialization = entry.asset_materialization
+            if materialization is None:
+                continue
+            name = materialization.asset_key.to_user_string()
+            for key in READ_METADATA.get(name, ()):
+                value = materialization.metadata.get(key)
+                if value is not None:
+                    reads.setdefault(name, {})[key] = int(getattr(value, "value", value))
+    return reads
+
+
+def bench_incremental(size: Size, root: Path, window: str, moves: list[tuple[Path, Path]],
+                      echo: Callable[[str], None] = print, time_limit: float | None = None) -> Incremental:
+    """Put the held-back window back and measure the run the sensor requests for it."""
+    put_back(moves)
+    echo(f"[{size.label}] incremental: {len(moves)} snapshot(s) of window {window} arrive; the run for that partition")
+    log = root.parent / f"{root.name}.incremental.log"
+    begun = time.time()
+    code, took, peak = run_measured([sys.executable, "-c", _RUN_WINDOW, str(root), window], log,
+                                    env=_child_env(), cwd=root.parent, time_limit=time_limit)
+    inc = Incremental(window, len(moves), success=code == 0, total_s=took, peak_mib=peak, log=log,
+                      timed_out=code is None)
+    if code is None:
+        echo(f"[{size.label}] incremental run STOPPED at the time limit of {time_limit:g} s; see {log}")
+    elif code != 0:
+        echo(f"[{size.label}] incremental run FAILED (exit {code}); see {log}")
+    try:
+        inc.run_id, inc.run_s, inc.steps = step_times(root, begun + took)
+        inc.reads = run_reads(root, inc.run_id)
+    except Exception as exc:  # a run that failed to start leaves no record
+        echo(f"[{size.label}] no step times for the incremental run: {exc}")
+    echo(f"[{size.label}] incremental total {took:.1f} s (run {inc.run_s:.1f} s, steps {inc.steps_s:.1f} s), "
+         f"peak {peak:,.0f} MiB; read: {format_reads(inc.reads)}")
+    return inc
+
+
 def bench_size(size: Size, workdir: Path, seed: int = 7, echo: Callable[[str], None] = print,
-               scan_repeats: int = 2, time_limit: float | None = None) -> Result:
+               scan_repeats: int = 2, time_limit: float | None = None, incremental: bool = False) -> Result:
     """Generate, scan and run one market; the measured Result. With ``time_limit`` (seconds) the
-    run is stopped there, and the Result holds the steps done by then (a lower bound)."""
+    run is stopped there, and the Result holds the steps done by then (a lower bound). With
+    ``incremental`` the newest window is held back from the scan and the full run, then added and
+    its partition's run measured (``Result.incremental``)."""
     root = workdir / f"market-{size.label}"
-    if root.exists():
-        shutil.rmtree(root)
+    for old in (root, root.parent / f"{root.name}.held"):
+        if old.exists():
+            shutil.rmtree(old)
     echo(f"[{size.label}] generating (scale {size.scale:g}, {size.weeks} weeks, seed {seed}) in {root}")
     market, gen_s, gen_peak = generate(size, root, seed)
     echo(f"[{size.label}] generated {market['observations']:,} observations of {market['ads']:,} ads "
          f"in {gen_s:.1f} s (peak {gen_peak:,.0f} MiB)")
+    window, moves = hold_back_newest_window(root) if incremental else ("", [])
+    if moves:
+        echo(f"[{size.label}] holding back window {window} ({len(moves)} snapshot(s)) for the incremental run")
     files = [f for group in input_files(root) for f in group]
     input_mib = sum(os.path.getsize(f) for f in files) / MIB
     scan_s, scan_lines = raw_scan(root, scan_repeats)
@@ -335,6 +462,10 @@ def bench_size(size: Size, workdir: Path, seed: int = 7, echo: Callable[[str], N
         result.observations, result.ads, result.phones = market["observations"], market["ads"], market["phones"]
     echo(f"[{size.label}] total {total_s:.1f} s (run {result.run_s:.1f} s, steps {result.steps_s:.1f} s), "
          f"peak {peak:,.0f} MiB")
+    if moves and result.success:
+        result.incremental = bench_incremental(size, root, window, moves, echo=echo, time_limit=time_limit)
+    elif moves:
+        put_back(moves)
     return result
 
 
@@ -432,6 +563,45 @@ def format_steps(results: list[Result], top: int = 10) -> str:
     return "\n\n".join(blocks)
 
 
+def format_reads(reads: dict[str, dict[str, int]]) -> str:
+    """What the ingest steps of a run read or redid, in words."""
+    parts = []
+    raw = reads.get("raw_snapshots")
+    if raw:
+        parts.append(f"raw_snapshots ingested {raw.get('windows', 0)} window(s) "
+                     f"({raw.get('snapshots_loaded', 0)} snapshot(s), {raw.get('observations', 0):,} observations)")
+    if "ad_observations" in reads:
+        parts.append(f"observation_tables reloaded {reads['ad_observations'].get('windows_reloaded', 0)} window(s)")
+    if "phone_strings" in reads:
+        parts.append(f"phone_strings parsed {reads['phone_strings'].get('parsed_this_run', 0):,} new string(s)")
+    return "; ".join(parts) or "no ingest metadata"
+
+
+def format_incremental(results: list[Result], top: int = 10) -> str:
+    """Per size: the one-window run beside the full run, step by step (the incremental run's slowest first)."""
+    blocks = []
+    for r in results:
+        inc = r.incremental
+        if inc is None:
+            continue
+        full = {s.key: s.seconds for s in r.steps}
+        rows = [("step", "full run s", "one new window s")]
+        for s in inc.steps[:top]:
+            rows.append((s.key + ("" if s.status == "SUCCESS" else f" ({s.status})"),
+                         f"{full[s.key]:.1f}" if s.key in full else "-", f"{s.seconds:.1f}"))
+        rest = inc.steps[top:]
+        rest_full = sum(full.get(s.key, 0.0) for s in rest)
+        rows.append((f"{len(rest)} other step(s)", f"{rest_full:.1f}", f"{sum(s.seconds for s in rest):.1f}"))
+        rows.append(("all steps", f"{r.steps_s:.1f}", f"{inc.steps_s:.1f}"))
+        rows.append(("run (Dagster, start to end)", f"{r.run_s:.1f}", f"{inc.run_s:.1f}"))
+        rows.append(("total (process, wall clock)", f"{r.total_s:.1f}", f"{inc.total_s:.1f}"))
+        rows.append(("peak memory MiB", f"{r.peak_mib:,.0f}", f"{inc.peak_mib:,.0f}"))
+        state = "" if inc.success else (" STOPPED at the time limit" if inc.timed_out else " FAILED")
+        blocks.append(f"{r.size.label}: one new window ({inc.window}, {inc.snapshots} snapshot(s)) after the full run "
+                      f"of the others{state}; read: {format_reads(inc.reads)}\n" + _aligned(rows))
+    return "\n\n".join(blocks)
+
+
 def format_markdown(results: list[Result], info: dict[str, str], top: int = 5) -> str:
     head = ("size", "observations", "generation (not counted)", "floor: DuckDB scan", "`adnet run` total",
             "total / floor", "peak memory", "targets", "slowest steps")
@@ -445,6 +615,17 @@ def format_markdown(results: list[Result], info: dict[str, str], top: int = 5) -
             r.size.label, f"{r.observations:,}", f"{r.generation_s:.0f} s", f"{r.scan_s:.2f} s", total,
             f"{over}{r.ratio:,.0f}x" if r.ratio is not None else "-", f"{over}{r.peak_mib / 1024:.1f} GiB", targets,
             slow)) + " |")
+    incremental = [r for r in results if r.incremental is not None]
+    if incremental:
+        lines += ["", "| size | new window | `adnet run` of the other windows | run of the new window's partition "
+                  "| peak memory | what ingest read | slowest steps of the new window's run |", "|---|---|---|---|---|---|---|"]
+        for r in incremental:
+            inc = r.incremental
+            slow = ", ".join(f"{s.key} {s.seconds:.1f} s" for s in inc.steps[:top])
+            lines.append("| " + " | ".join((
+                r.size.label, f"{inc.window} ({inc.snapshots} snapshots)", _clock(r.total_s),
+                _clock(inc.total_s) + ("" if inc.success else " (did not finish)"),
+                f"{inc.peak_mib / 1024:.1f} GiB", format_reads(inc.reads), slow)) + " |")
     lines.append("")
     lines.append(f"Measured on {format_machine(info)}, by `python -m adnet_assets.bench.performance`; "
                  "other work shared the machine, so the times are noisy.")
@@ -472,6 +653,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=10, help="slowest steps to list per size")
     p.add_argument("--time-limit", type=float, metavar="SECONDS",
                    help="stop a run after this long and report the steps it reached (default: no limit)")
+    p.add_argument("--incremental", action=argparse.BooleanOptionalAction, default=True,
+                   help="hold the newest window back from the full run, then add it and measure the run the "
+                        "snapshot sensor requests for it (default: on; --no-incremental skips it)")
 
 
 def run(args, echo: Callable[[str], None] | None = None) -> int:
@@ -484,14 +668,19 @@ def run(args, echo: Callable[[str], None] | None = None) -> int:
     results: list[Result] = []
     try:
         for size in args.sizes:
-            results.append(bench_size(size, workdir, seed=args.seed, echo=say, time_limit=args.time_limit))
+            results.append(bench_size(size, workdir, seed=args.seed, echo=say, time_limit=args.time_limit,
+                                      incremental=getattr(args, "incremental", False)))
             if not args.keep and (results[-1].success or results[-1].timed_out):
                 shutil.rmtree(results[-1].root, ignore_errors=True)  # the next market needs the disk
+                shutil.rmtree(results[-1].root.parent / f"{results[-1].root.name}.held", ignore_errors=True)
     finally:
         if results:
             print(f"\nMachine: {format_machine(info)}\n", flush=True)
             print(format_table(results), flush=True)
             print("\n" + format_steps(results, args.top), flush=True)
+            if any(r.incremental is not None for r in results):
+                print("\nIncremental: the run for one new window, beside the full run\n", flush=True)
+                print(format_incremental(results, args.top), flush=True)
             print("\nMarkdown for the README:\n\n" + format_markdown(results, info), flush=True)
         failed = any(not r.success and not r.timed_out for r in results)
         if made and not args.keep and not failed:
