@@ -2,7 +2,8 @@
 
 ``write_workbook(con, target, tables=None) -> WorkbookReport`` writes an .xlsx with
 
-* one sheet per analyst table that exists in the database (``ANALYST_TABLES``, or ``tables``), and
+* one sheet per analyst table that exists in the database (``ANALYST_TABLES``, or ``tables``),
+  without the columns ``LEFT_OUT_COLUMNS`` names (``ad_observations.raw_line``: the database has it), and
 * one sheet per network (``networks`` / ``network_members``): its members with type, key and
   explanation, sorted by member_type, member_key, and the network's picture beside them when one is
   given (``pictures={network_id: png_path}``). Past ``MAX_NETWORK_SHEETS`` networks (the largest
@@ -54,19 +55,25 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import xlsxwriter
 
-from adnet_assets.lib.safe_text import strip_controls
+from adnet_assets.lib.safe_text import CONTROL_CHARS, strip_controls
 from adnet_assets.lib.store import atomic_file
+
+if TYPE_CHECKING:  # imported where a workbook is written: loading the definitions stays light
+    import xlsxwriter
 
 ANALYST_TABLES: tuple[str, ...] = (
     "snapshots", "ad_observations", "ads", "phones", "directory_matches", "owners", "addresses",
     "series_groups", "rotation_links", "links", "networks", "network_members", "network_travel",
     "network_movement", "billing_counterparts", "billing_roaming", "red_flags", "quarantine",
 )
+#: columns left out of the workbook's sheets (the database has them): each ad line's raw JSON is most of the
+#: bytes of ``ad_observations`` (~940 characters a row, the parsed columns beside it hold the same content)
+#: and costs most of the time of writing the workbook
+LEFT_OUT_COLUMNS: dict[str, tuple[str, ...]] = {"ad_observations": ("raw_line",)}
 MAX_ROWS = 1_048_575          # data rows per sheet (Excel: 1,048,576 rows including the header)
 BATCH_ROWS = 10_000           # rows fetched from DuckDB at a time
 WIDTH_SAMPLE_ROWS = 200       # rows of the first batch used to size columns
@@ -161,7 +168,9 @@ class _Writer:
             self.write_text(ws, 0, c, str(name), self.header)
 
     def write_text(self, ws, row: int, col: int, raw: str, fmt=None) -> None:
-        text = clean_text(raw)
+        # most cells are short and clean: then the text is the raw value (one scan, no copy)
+        clean = len(raw) <= MAX_CELL_CHARS // 2 and not CONTROL_CHARS.search(raw)
+        text = raw if clean else clean_text(raw)
         if not text:
             return
         if is_hostile(raw) or is_hostile(text):
@@ -337,6 +346,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
 
     ``readme`` rows (topic, text: e.g. a sheet's name and what it holds) go first, on a sheet of
     their own named "read me"."""
+    import xlsxwriter
+
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
@@ -364,7 +375,9 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                         continue
                     # in a fixed order: the same database gives the same workbook (a table's
                     # storage order is whatever order the step that built it inserted its rows in)
-                    cursor = con.execute(f"SELECT * FROM {_quote(table)} ORDER BY ALL")
+                    left_out = [c for c in LEFT_OUT_COLUMNS.get(table, ()) if c in _columns(con, table)]
+                    select = f"* EXCLUDE ({', '.join(map(_quote, left_out))})" if left_out else "*"
+                    cursor = con.execute(f"SELECT {select} FROM {_quote(table)} ORDER BY ALL")
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
                 if network_sheets:

@@ -21,18 +21,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import networkx as nx
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patheffects import withStroke
-from PIL import Image
 
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
+
+if TYPE_CHECKING:  # matplotlib, networkx and PIL are imported where a picture is drawn: loading the
+    import networkx as nx  # definitions (webserver, daemon, every `adnet` command) need not pay ~2 s for them
 
 __all__ = ["clean_label", "render_network_png", "write_network_picture", "write_network_pictures",
            "png_data_uri", "picture_name", "thumbnail_png"]
@@ -82,8 +79,9 @@ def png_data_uri(png_bytes: bytes) -> str:
 def _lookup(con: duckdb.DuckDBPyConnection, table: str, key_col: str, val_col: str, keys: list[str]) -> dict:
     if not keys or not table_exists(con, table):
         return {}
-    return dict(con.execute(f'SELECT "{key_col}", min("{val_col}") FROM "{table}" WHERE list_contains(?, '
-                            f'"{key_col}") AND "{val_col}" IS NOT NULL GROUP BY 1', [keys]).fetchall())
+    # a hash semi-join: list_contains would compare every row of the table with every key of the network
+    return dict(con.execute(f'SELECT "{key_col}", min("{val_col}") FROM "{table}" WHERE "{key_col}" IN '
+                            f'(SELECT unnest(?::VARCHAR[])) AND "{val_col}" IS NOT NULL GROUP BY 1', [keys]).fetchall())
 
 
 def _load(con: duckdb.DuckDBPyConnection, network_id: str):
@@ -128,6 +126,8 @@ def _spread(pos: dict, alpha: float = 0.3) -> dict[str, tuple[float, float]]:
 
 
 def _layout(graph: nx.Graph) -> dict[str, tuple[float, float]]:
+    import networkx as nx
+
     if graph.number_of_nodes() <= 1:
         return {node: (0.0, 0.0) for node in graph.nodes}
     try:
@@ -144,6 +144,14 @@ def _layout(graph: nx.Graph) -> dict[str, tuple[float, float]]:
 
 def render_network_png(con: duckdb.DuckDBPyConnection, network_id: str) -> bytes:
     """The network's picture as PNG bytes; ValueError if the network is unknown."""
+    import networkx as nx
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patheffects import withStroke
+    from PIL import Image
+
     members, links, labels = _load(con, network_id)
     counts = Counter(mtype for mtype, _ in members)
     graph = nx.Graph()
@@ -265,6 +273,8 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
 
 def thumbnail_png(png_bytes: bytes, max_side: int = 520) -> bytes:
     """A smaller copy of a picture, for the UI's metadata (the full one is in the exports folder)."""
+    from PIL import Image
+
     image = Image.open(io.BytesIO(png_bytes))
     image.load()
     if max(image.size) > max_side:

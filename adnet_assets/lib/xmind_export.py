@@ -66,15 +66,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 import duckdb
-from xmind.core.topic import TopicElement
-from xmind.core.workbook import WorkbookDocument
 
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
+
+if TYPE_CHECKING:  # xmind-sdk is imported where a map is written (loading the definitions stays light)
+    from xmind.core.topic import TopicElement
+    from xmind.core.workbook import WorkbookDocument
 
 __all__ = ["XmindReport", "map_file_name", "write_network_map", "write_network_maps"]
 
@@ -435,6 +438,8 @@ def _content_json(sheets: list[_Sheet]) -> bytes:
 
 
 def _fill_xml_topic(wb: WorkbookDocument, element: TopicElement, topic: _Topic, root: bool = False) -> None:
+    from xmind.core.topic import TopicElement
+
     element.setAttribute("id", topic.id)
     if root:
         element.setAttribute("structure-class", _STRUCTURE)
@@ -456,6 +461,8 @@ def _fill_xml_topic(wb: WorkbookDocument, element: TopicElement, topic: _Topic, 
 
 
 def _content_xml(sheets: list[_Sheet], stamp: str) -> bytes:
+    from xmind.core.workbook import WorkbookDocument
+
     wb = WorkbookDocument()
     for i, sheet in enumerate(sheets):
         element = wb.getPrimarySheet() if i == 0 else wb.createSheet()

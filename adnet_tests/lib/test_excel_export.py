@@ -229,3 +229,20 @@ def test_read_me_sheet_comes_first_and_stays_text(tmp_path):
     rows = [[c.value for c in r] for r in wb["read me"].iter_rows()]
     assert rows == [["topic", "text"], ["note", "Screening signals, not verdicts"], ["ads", "=one ad per row"]]
     assert wb["read me"]["B3"].data_type == "s"
+
+
+def test_raw_lines_are_left_out_of_the_workbook(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ad_observations (ad_key VARCHAR, title VARCHAR, raw_line VARCHAR)")
+    con.executemany("INSERT INTO ad_observations VALUES (?, ?, ?)",
+                    [["ad:2", "=2", '{"title": "=2"}'], ["ad:1", "Tromsø", '{"title": "Tromsø"}']])
+    con.execute("CREATE TABLE quarantine (line VARCHAR, raw_line VARCHAR)")  # only the named table loses it
+    con.execute("INSERT INTO quarantine VALUES ('1', '{bad')")
+    assert excel_export.LEFT_OUT_COLUMNS["ad_observations"] == ("raw_line",)
+    report = write_workbook(con, tmp_path / "o.xlsx", network_sheets=False)
+    assert report.sheets == {"ad_observations": 2, "quarantine": 1}
+    wb = openpyxl.load_workbook(tmp_path / "o.xlsx")
+    rows = list(wb["ad_observations"].iter_rows(values_only=True))
+    assert rows == [("ad_key", "title"), ("ad:1", "Tromsø"), ("ad:2", "=2")]  # ordered, text stays text
+    assert wb["ad_observations"]["B3"].quotePrefix
+    assert [c.value for c in wb["quarantine"][1]] == ["line", "raw_line"]

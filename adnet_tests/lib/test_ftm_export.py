@@ -10,7 +10,7 @@ from followthemoney import model
 from followthemoney.types import registry
 from followthemoney.util import make_entity_id
 
-from adnet_assets.lib.ftm_export import FtmReport, write_ftm_entities
+from adnet_assets.lib.ftm_export import FtmReport, write_all_ftm_entities, write_ftm_entities
 from adnet_assets.lib.safe_text import CONTROL_CHARS
 
 T0 = datetime(2026, 6, 1, 6, 30, tzinfo=timezone.utc)
@@ -271,6 +271,28 @@ def test_one_network(con, tmp_path):
     assert not (tmp_path / "none.json").exists()
 
 
+def test_all_files_at_once_are_the_same_bytes(con, tmp_path):
+    ids = [r[0] for r in con.execute("SELECT DISTINCT network_id FROM network_members ORDER BY 1").fetchall()]
+    assert len(ids) >= 2
+    done = []
+    whole, reports = write_all_ftm_entities(con, tmp_path / "all" / "whole.json",
+                                            {nid: tmp_path / "all" / f"{nid}.json" for nid in ids},
+                                            progress=lambda *a: done.append(a))
+    assert done == [(i, len(ids)) for i in range(1, len(ids) + 1)]
+    alone = write_ftm_entities(con, tmp_path / "whole.json")
+    assert whole.path.read_bytes() == alone.path.read_bytes() and whole == FtmReport(
+        whole.path, alone.n_entities, alone.counts, alone.by_type)
+    for nid in ids:
+        one = write_ftm_entities(con, tmp_path / f"{nid}.json", network_id=nid)
+        assert reports[nid].path.read_bytes() == one.path.read_bytes(), nid
+        assert (reports[nid].n_entities, reports[nid].counts, reports[nid].by_type) == (
+            one.n_entities, one.counts, one.by_type)
+        read_entities(reports[nid].path)
+    with pytest.raises(ValueError, match="N-404"):
+        write_all_ftm_entities(con, tmp_path / "x.json", {"N-404": tmp_path / "n.json"})
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_rewrite_is_byte_identical_and_utf8(con, db, tmp_path):
     first = write_ftm_entities(con, tmp_path / "a.json").path.read_bytes()
     again = write_ftm_entities(con, tmp_path / "a.json").path.read_bytes()
@@ -344,3 +366,17 @@ def test_missing_tables_and_nulls(tmp_path):
     assert write_ftm_entities(empty, tmp_path / "empty.json").n_entities == 0
     assert (tmp_path / "empty.json").read_bytes() == b""
     con.close()
+
+
+def test_export_libraries_load_without_their_heavy_dependencies():
+    """Loading the definitions (the UI, the daemon, every `adnet` command) must not pay for followthemoney,
+    matplotlib, xlsxwriter or xmind-sdk: the export modules import them where they write."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import adnet_assets.lib.ftm_export, adnet_assets.lib.excel_export, "
+            "adnet_assets.lib.graph_export, adnet_assets.lib.network_picture, adnet_assets.lib.xmind_export; "
+            "print(sorted(m for m in ('followthemoney', 'matplotlib', 'xlsxwriter', 'xmind', 'PIL') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 from adnet_assets.lib.graph_export import (EDGE_COLUMNS, NODE_COLUMNS, clean_text, defuse_cell, graph_stem,
-                                           write_graph_files)
+                                           write_graph_files, write_network_graph_files)
 
 EVIDENCE_MARKUP = "Annonse på Grünerløkka: <b>Søt</b> jente\x07 – ærlig"
 LINKS_ROWS = [
@@ -175,3 +175,22 @@ def test_clean_text_and_defuse():
     assert graph_stem(None) == "evidence_graph"
     assert graph_stem("N-1") == "network_N-1"
     assert graph_stem("../x y") == "network_.._x_y"
+
+
+def test_all_networks_in_one_pass_write_the_same_bytes(con, tmp_path):
+    # a key with a control character cleans to a member's key: the one-pass filter cleans as the per-network one
+    con.execute("""INSERT INTO links VALUES ('photo', 'ad:site:\x071', 'ad:site:2', NULL, 'samme bilde', 'ad', 'ad',
+                   'photos: p1', 'strong', True)""")
+    one_by_one = {nid: write_graph_files(con, tmp_path / "each", network_id=nid) for nid in ("N-1", "N-2")}
+    done = []
+    together = write_network_graph_files(con, tmp_path / "all", ["N-1", "N-2"], progress=lambda *a: done.append(a))
+    assert done == [(1, 2), (2, 2)]
+    assert set(together) == {"N-1", "N-2"}
+    for nid, paths in one_by_one.items():
+        assert {k: p.name for k, p in together[nid].items()} == {k: p.name for k, p in paths.items()}
+        for kind, path in paths.items():
+            assert together[nid][kind].read_bytes() == path.read_bytes(), (nid, kind)
+    _, edges = read_csv(together["N-1"]["edges_csv"])
+    assert len(edges) == 6 and "samme bilde" in {e["evidence"] for e in edges}
+    with pytest.raises(ValueError):
+        write_network_graph_files(con, tmp_path / "none", ["N-1", "N-404"])

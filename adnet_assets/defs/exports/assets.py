@@ -17,9 +17,9 @@ from adnet_assets.defs.metadata import markdown_table, previews_allowed
 from adnet_assets.defs.networks.assets import network_summary_sections
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib import audit
-from adnet_assets.lib.excel_export import ANALYST_TABLES, write_workbook
-from adnet_assets.lib.ftm_export import write_ftm_entities
-from adnet_assets.lib.graph_export import graph_stem, write_graph_files
+from adnet_assets.lib.excel_export import ANALYST_TABLES, LEFT_OUT_COLUMNS, write_workbook
+from adnet_assets.lib.ftm_export import write_all_ftm_entities
+from adnet_assets.lib.graph_export import graph_stem, write_graph_files, write_network_graph_files
 from adnet_assets.lib.network_picture import picture_name, png_data_uri, thumbnail_png, write_network_pictures
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.store import prune_files
@@ -62,7 +62,9 @@ def _workbook_readme() -> list[tuple[str, str]]:
     rows = [("adnet", "Networks behind online ads, from the adnet database: every link is evidence to verify."),
             ("caution", DISCLAIMER),
             ("caution", "Names, numbers and addresses are about people who may be victims: keep this file safe.")]
-    rows += [(name, f"one row per {TABLES[name].grain}: {TABLES[name].description}")
+    rows += [(name, f"one row per {TABLES[name].grain}: {TABLES[name].description}"
+                    + (f" (without {', '.join(LEFT_OUT_COLUMNS[name])}: see the database)"
+                       if name in LEFT_OUT_COLUMNS else ""))
              for name in ANALYST_TABLES if name in TABLES]
     rows.append(("network <id>", "one sheet per network: its members, why each is there, and its picture"))
     return rows
@@ -144,12 +146,9 @@ def graph_files(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mater
     folder = adnet.layout.exports / "graphs"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         written = write_graph_files(con, folder)
-        kept = list(written.values())
         ids = _network_ids(con)
-        log = _progress(context, "network graph files")
-        for done, nid in enumerate(ids, 1):
-            kept += write_graph_files(con, folder, network_id=nid).values()
-            log(done, len(ids))
+        networks = write_network_graph_files(con, folder, ids, progress=_progress(context, "network graph files"))
+        kept = [*written.values(), *(path for paths in networks.values() for path in paths.values())]
     prune_files(folder, "network_*", kept)
     context.log.info(f"wrote the evidence graph and {len(ids)} network(s) to {folder}")
     _audit(context, adnet, f"exports/graphs: the evidence graph and {len(ids)} network(s) (GEXF, GraphML, CSV)")
@@ -166,12 +165,11 @@ def graph_files(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mater
 def ftm_entities(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     folder = adnet.layout.exports / "aleph"
     with adnet.connect(read_only=True, log=context.log.info) as con:
-        whole = write_ftm_entities(con, folder / "evidence_graph.ftm.json")
         ids = _network_ids(con)
-        kept, log = [whole.path], _progress(context, "network entity files")
-        for done, nid in enumerate(ids, 1):
-            kept.append(write_ftm_entities(con, folder / f"{graph_stem(nid)}.ftm.json", network_id=nid).path)
-            log(done, len(ids))
+        whole, networks = write_all_ftm_entities(con, folder / "evidence_graph.ftm.json",
+                                                 {nid: folder / f"{graph_stem(nid)}.ftm.json" for nid in ids},
+                                                 progress=_progress(context, "network entity files"))
+        kept = [whole.path, *(report.path for report in networks.values())]
     prune_files(folder, "network_*.ftm.json", kept)
     context.log.info(f"wrote {whole.n_entities:,} FollowTheMoney entities and {len(ids)} network file(s) to {folder}")
     _audit(context, adnet, f"exports/aleph: {whole.n_entities:,} FollowTheMoney entities, {len(ids)} network file(s)")

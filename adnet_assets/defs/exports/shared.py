@@ -23,8 +23,8 @@ from adnet_assets.defs.metadata import markdown_table
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib import audit, encryption
 from adnet_assets.lib.excel_export import write_workbook
-from adnet_assets.lib.ftm_export import write_ftm_entities
-from adnet_assets.lib.graph_export import graph_stem, write_graph_files
+from adnet_assets.lib.ftm_export import write_all_ftm_entities
+from adnet_assets.lib.graph_export import graph_stem, write_graph_files, write_network_graph_files
 from adnet_assets.lib.network_picture import write_network_pictures
 from adnet_assets.lib.pseudonymise import (EXTRA_SOURCES, REGISTRY, WITHHELD, build_pseudonymised_tables,
                                            key_from_env)
@@ -85,15 +85,13 @@ def write_shared_files(con, folder: Path, *, key_id: str,
 
     ids = _network_ids(con)
     graphs = folder / "graphs"
-    kept = list(write_graph_files(con, graphs).values())
+    per_network = write_network_graph_files(con, graphs, ids, progress=progress("shared graph files"))
+    kept = [*write_graph_files(con, graphs).values(), *(p for paths in per_network.values() for p in paths.values())]
     aleph = folder / "aleph"
-    entities = [write_ftm_entities(con, aleph / "evidence_graph.ftm.json").path]
-    step = progress("shared graph and Aleph files")
-    for done, nid in enumerate(ids, 1):
-        kept += write_graph_files(con, graphs, network_id=nid).values()
-        entities.append(write_ftm_entities(con, aleph / f"{graph_stem(nid)}.ftm.json", network_id=nid).path)
-        if step is not None:
-            step(done, len(ids))
+    whole, reports = write_all_ftm_entities(con, aleph / "evidence_graph.ftm.json",
+                                            {nid: aleph / f"{graph_stem(nid)}.ftm.json" for nid in ids},
+                                            progress=progress("shared Aleph files"))
+    entities = [whole.path, *(r.path for r in reports.values())]
     prune_files(graphs, "network_*", kept)
     prune_files(aleph, "network_*.ftm.json", entities)
     log(f"wrote the graph and Aleph files of the evidence graph and {len(ids)} network(s)")
