@@ -19,7 +19,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from adnet_assets.definitions import EXECUTOR_ENV, build_definitions, executor_from_env
+from adnet_assets.definitions import build_definitions
+from adnet_assets.defs.executors import EXECUTOR_ENV, executor_from_env
 from adnet_assets.instance import InstanceConfigError, use_investigation
 from adnet_assets.layout import WAREHOUSE_ENV, DataLayout, WarehouseLocationError, warehouse_root
 from adnet_tests.conftest import ad, write_snapshot
@@ -188,7 +189,7 @@ def test_an_instance_on_postgres_is_kept_and_its_missing_package_named(tmp_path,
         import dagster_postgres  # noqa: F401
     except ImportError:
         with pytest.raises(InstanceConfigError, match=rf"dagster.yaml, line 3: dagster_postgres is not installed here: "
-                                                      rf"pip install dagster-postgres.*1 more"):
+                                                      r"pip install dagster-postgres.*1 more"):
             use_investigation(layout)
     assert config.read_text() == deployment  # never overwritten
 
