@@ -58,7 +58,7 @@ def directory_lookups(context: dg.AssetExecutionContext, adnet: AdnetData, direc
                     audit.record(con, "directory_lookup",
                                  f"{len(results)} number(s) sent to {client.service}: " +
                                  f"{statuses['found']} found, {statuses['not_found']} not found, {statuses['error']} failed",
-                                 run_id=context.run_id)
+                                 run_id=context.run.run_id)
     return dg.MaterializeResult(metadata={"service": dg.MetadataValue.text(client.service), "looked_up": len(results),
                                           **statuses})
 

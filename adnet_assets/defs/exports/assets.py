@@ -42,7 +42,7 @@ def _progress(context, what: str):
 def _audit(context, adnet: AdnetData, scope: str) -> None:
     """One audit row per export written (who, when, what): files that leave with people are accounted for."""
     with adnet.connect(log=context.log.info) as con:
-        audit.record(con, "export", scope, run_id=context.run_id)
+        audit.record(con, "export", scope, run_id=context.run.run_id)
 
 
 def _network_ids(con) -> list[str]:

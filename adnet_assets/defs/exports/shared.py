@@ -130,7 +130,7 @@ def shared_exports(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Ma
              f"Aleph file(s)); {sum(built.tables.values()):,} row(s) in {len(built.tables)} table(s); key id "
              f"{built.key_id}")
     with adnet.connect(log=context.log.info) as con:
-        audit.record(con, "shared_export", scope, run_id=context.run_id)
+        audit.record(con, "shared_export", scope, run_id=context.run.run_id)
     context.log.info(f"wrote {n_files} file(s) to {folder}")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
