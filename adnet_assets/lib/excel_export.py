@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from adnet_assets.lib.safe_text import CONTROL_CHARS, strip_controls
-from adnet_assets.lib.store import atomic_file
+from adnet_assets.lib.store import atomic_file, quote_ident
 
 if TYPE_CHECKING:  # imported where a workbook is written: loading the definitions stays light
     import xlsxwriter
@@ -292,10 +292,6 @@ def _widths(columns: list[str], rows: list[tuple]) -> list[float]:
 
 # ---------------------------------------------------------------- database side
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables "
@@ -304,7 +300,7 @@ def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in con.execute(f"DESCRIBE {_quote(table)}").fetchall()]
+    return [r[0] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()]
 
 
 def _write_networks(con: duckdb.DuckDBPyConnection, writer: _Writer, existing: set[str],
@@ -318,7 +314,7 @@ def _write_networks(con: duckdb.DuckDBPyConnection, writer: _Writer, existing: s
     sizes = con.execute("SELECT network_id, count(*) FROM network_members WHERE network_id IS NOT NULL "
                         "GROUP BY network_id").fetchall()
     ids = [nid for nid, _ in sorted(sizes, key=lambda r: (-r[1], _id_order(r[0])))]
-    select = ", ".join(_quote(c) for c in MEMBER_COLUMNS)
+    select = ", ".join(quote_ident(c) for c in MEMBER_COLUMNS)
     for network_id in ids[:max_sheets]:
         cursor = con.execute(
             f"SELECT {select} FROM network_members WHERE network_id = ? "
@@ -376,8 +372,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                     # in a fixed order: the same database gives the same workbook (a table's
                     # storage order is whatever order the step that built it inserted its rows in)
                     left_out = [c for c in LEFT_OUT_COLUMNS.get(table, ()) if c in _columns(con, table)]
-                    select = f"* EXCLUDE ({', '.join(map(_quote, left_out))})" if left_out else "*"
-                    cursor = con.execute(f"SELECT {select} FROM {_quote(table)} ORDER BY ALL")
+                    select = f"* EXCLUDE ({', '.join(map(quote_ident, left_out))})" if left_out else "*"
+                    cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} ORDER BY ALL")
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
                 if network_sheets:

@@ -74,7 +74,7 @@ import duckdb
 from adnet_assets.lib.env_keys import checked_key
 from adnet_assets.lib.red_flags import _clean as _red_flag_clean
 from adnet_assets.lib.red_flags import _handle_sql as _telegram_handle_sql
-from adnet_assets.lib.store import wait_for_lock
+from adnet_assets.lib.store import quote_ident, wait_for_lock
 
 __all__ = ["KEY_ENV", "MIN_KEY_CHARS", "WITHHELD", "PseudonymKeyError", "PseudonymCollision", "Pseudonymiser",
            "Rule", "REGISTRY", "EXTRA_SOURCES", "EXPORT_TABLES", "TextScrubber", "SharedTables", "key_from_env",
@@ -536,10 +536,6 @@ _SRC = "adnet_source"
 _WORK = "adnet_pseudonym_work"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _attach(con: duckdb.DuckDBPyConnection, source_db: Path, source_key: str | None, lock_timeout_s: float) -> None:
     options = "READ_ONLY" if source_key is None else "ENCRYPTION_KEY ?, READ_ONLY"
     params = [str(source_db)] + ([] if source_key is None else [source_key])
@@ -602,10 +598,10 @@ def _identifier_sources(columns: dict[str, dict[str, str]]) -> list[str]:
     selects: list[str] = []
 
     def add(kind: str, form: str, value: str, table: str, prio: int, unnest_col: str | None = None) -> None:
-        src = f"{_SRC}.main.{_q(table)}"
+        src = f"{_SRC}.main.{quote_ident(table)}"
         if unnest_col is not None:
             selects.append(f"SELECT '{kind}' AS kind, x AS form, x AS value, {prio} AS prio "
-                           f"FROM (SELECT unnest({_q(unnest_col)}) AS x FROM {src})")
+                           f"FROM (SELECT unnest({quote_ident(unnest_col)}) AS x FROM {src})")
         else:
             selects.append(f"SELECT '{kind}' AS kind, CAST({form} AS VARCHAR) AS form, CAST({value} AS VARCHAR) AS value, "
                            f"{prio} AS prio FROM {src}")
@@ -616,12 +612,12 @@ def _identifier_sources(columns: dict[str, dict[str, str]]) -> list[str]:
             for col, rule in rules.items():
                 if col not in have or (rule.via and rule.via not in have):
                     continue
-                qc = _q(col)
+                qc = quote_ident(col)
                 if rule.sql is not None:
                     expr = rule.sql.replace("{col}", qc)
                     add(rule.kind, expr, expr, table, 1)
                 elif rule.kind in ID_KINDS and rule.via:
-                    add(rule.kind, qc, _q(rule.via), table, 0)
+                    add(rule.kind, qc, quote_ident(rule.via), table, 0)
                 elif rule.kind in ID_KINDS:
                     if _is_list(have[col]):
                         add(rule.kind, "", "", table, 1, unnest_col=col)
@@ -630,12 +626,12 @@ def _identifier_sources(columns: dict[str, dict[str, str]]) -> list[str]:
                 elif rule.kind == "typed":
                     for t, kind in TYPE_KINDS.items():
                         value = f"substr({qc}, {len(t) + 2})"
-                        selects.append(f"SELECT '{kind}', {value}, {value}, 1 FROM {_SRC}.main.{_q(table)} "
+                        selects.append(f"SELECT '{kind}', {value}, {value}, 1 FROM {_SRC}.main.{quote_ident(table)} "
                                        f"WHERE starts_with({qc}, '{t}:')")
                 elif rule.kind == "entity":
                     for t, kind in TYPE_KINDS.items():
-                        selects.append(f"SELECT '{kind}', {qc}, {qc}, 1 FROM {_SRC}.main.{_q(table)} "
-                                       f"WHERE {_q(rule.via)} = '{t}'")
+                        selects.append(f"SELECT '{kind}', {qc}, {qc}, 1 FROM {_SRC}.main.{quote_ident(table)} "
+                                       f"WHERE {quote_ident(rule.via)} = '{t}'")
     return selects
 
 
@@ -713,9 +709,9 @@ def _build_texts(con: duckdb.DuckDBPyConnection, scrubber: TextScrubber,
         return 0
     selects = []
     for table, col, is_list, names in text_cols:
-        value = f"unnest({_q(col)})" if is_list else _q(col)
+        value = f"unnest({quote_ident(col)})" if is_list else quote_ident(col)
         selects.append(f"SELECT CAST({value} AS VARCHAR) AS original, {str(names).lower()} AS ad_names "
-                       f"FROM {_SRC}.main.{_q(table)}")
+                       f"FROM {_SRC}.main.{quote_ident(table)}")
     con.execute(f"""CREATE TABLE {_WORK}.text_in AS SELECT DISTINCT original, ad_names
                     FROM ({' UNION ALL '.join(selects)}) WHERE original IS NOT NULL AND original <> ''""")
     reader = con.cursor()  # a second connection to the same database: reads while this one inserts
@@ -745,10 +741,10 @@ def _select_table(table: str, have: dict[str, str]) -> tuple[str, list[str]]:
     exprs: list[str] = []
     joins: list[str] = []
     left_out: list[str] = []
-    src = f"{_SRC}.main.{_q(table)}"
+    src = f"{_SRC}.main.{quote_ident(table)}"
     for col, dtype in have.items():
         rule = rules.get(col)
-        c = f"s.{_q(col)}"
+        c = f"s.{quote_ident(col)}"
         if rule is None:
             left_out.append(col)
             continue
@@ -760,21 +756,21 @@ def _select_table(table: str, have: dict[str, str]) -> tuple[str, list[str]]:
             if rule.via not in have:
                 expr = _withheld(c, dtype)
             else:
-                expr = (f"CASE WHEN s.{_q(rule.via)} IS NULL THEN {_withheld(c, dtype)} "
-                        f"ELSE {_id_expr(rule.kind, f's.{_q(rule.via)}')} END")
+                expr = (f"CASE WHEN s.{quote_ident(rule.via)} IS NULL THEN {_withheld(c, dtype)} "
+                        f"ELSE {_id_expr(rule.kind, f's.{quote_ident(rule.via)}')} END")
         elif rule.kind in ID_KINDS:
             expr = (f"list_transform({c}, lambda x: {_id_expr(rule.kind, 'x')})" if _is_list(dtype)
                     else _id_expr(rule.kind, c))
         elif rule.kind == "typed":
             expr = _typed_expr(c)
         elif rule.kind == "entity":
-            expr = _entity_expr(c, f"s.{_q(rule.via)}") if rule.via in have else _withheld(c, dtype)
+            expr = _entity_expr(c, f"s.{quote_ident(rule.via)}") if rule.via in have else _withheld(c, dtype)
         else:  # text
             alias = f"t{len(joins)}"
             names = str(rule.ad_names).lower()
             if _is_list(dtype):
                 joins.append(f"""LEFT JOIN (SELECT e.rid, list(coalesce(m.scrubbed, e.x) ORDER BY e.i) AS v
-                    FROM (SELECT rowid AS rid, unnest({_q(col)}) AS x, unnest(range(1, len({_q(col)}) + 1)) AS i
+                    FROM (SELECT rowid AS rid, unnest({quote_ident(col)}) AS x, unnest(range(1, len({quote_ident(col)}) + 1)) AS i
                           FROM {src}) AS e
                     LEFT JOIN {_WORK}.texts AS m ON m.original = e.x AND m.ad_names = {names}
                     GROUP BY e.rid) AS {alias} ON {alias}.rid = s.rowid""")
@@ -783,7 +779,7 @@ def _select_table(table: str, have: dict[str, str]) -> tuple[str, list[str]]:
                 joins.append(f"LEFT JOIN {_WORK}.texts AS {alias} ON {alias}.original = CAST({c} AS VARCHAR) "
                              f"AND {alias}.ad_names = {names}")
                 expr = f"coalesce({alias}.scrubbed, {c})"
-        exprs.append(f"{expr} AS {_q(col)}")
+        exprs.append(f"{expr} AS {quote_ident(col)}")
     if not exprs:
         return "", left_out
     sql = (f"SELECT {', '.join(exprs)} FROM {src} AS s CROSS JOIN {_WORK}.key AS k "
@@ -798,8 +794,8 @@ def _order_pairs(con: duckdb.DuckDBPyConnection, table: str, have: Iterable[str]
     have = set(have)
     if not all(a in have and b in have for a, b in swaps):
         return
-    sets = ", ".join(f"{_q(a)} = {_q(b)}, {_q(b)} = {_q(a)}" for a, b in swaps)
-    con.execute(f"UPDATE main.{_q(table)} SET {sets} WHERE {condition}")
+    sets = ", ".join(f"{quote_ident(a)} = {quote_ident(b)}, {quote_ident(b)} = {quote_ident(a)}" for a, b in swaps)
+    con.execute(f"UPDATE main.{quote_ident(table)} SET {sets} WHERE {condition}")
 
 
 def build_pseudonymised_tables(source_db: Path, key: bytes, con: duckdb.DuckDBPyConnection, *,
@@ -836,10 +832,10 @@ def build_pseudonymised_tables(source_db: Path, key: bytes, con: duckdb.DuckDBPy
                 report.left_out[table] = left_out
             if not sql:
                 continue
-            con.execute(f"DROP TABLE IF EXISTS main.{_q(table)}")
-            con.execute(f"CREATE TABLE main.{_q(table)} AS {sql}")
+            con.execute(f"DROP TABLE IF EXISTS main.{quote_ident(table)}")
+            con.execute(f"CREATE TABLE main.{quote_ident(table)} AS {sql}")
             _order_pairs(con, table, columns[table])
-            report.tables[table] = con.execute(f"SELECT count(*) FROM main.{_q(table)}").fetchall()[0][0]
+            report.tables[table] = con.execute(f"SELECT count(*) FROM main.{quote_ident(table)}").fetchall()[0][0]
     finally:
         con.execute(f"DROP SCHEMA IF EXISTS {_WORK} CASCADE")
         con.execute(f"DETACH DATABASE IF EXISTS {_SRC}")

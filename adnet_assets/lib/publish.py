@@ -44,17 +44,13 @@ import duckdb
 
 from adnet_assets.lib import encryption
 from adnet_assets.lib.encryption import FROM_ENV, FromEnv
-from adnet_assets.lib.store import connect, sql_path
+from adnet_assets.lib.store import connect, quote_ident, sql_path
 
 STALE_TMP_S = 3600.0  # a leftover temporary copy older than this is from a crashed run: removed
 
 
 class CopyInUse(PermissionError):
     """The target could not be replaced because another process holds it open (Windows)."""
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _fsync(path: Path) -> None:
@@ -91,11 +87,11 @@ def _copy_into(con: duckdb.DuckDBPyConnection, tmp: Path, key: str | None) -> No
         encryption.enable_crypto(con, writing=True)  # the source may be open read-only: writing needs more
         con.execute(f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?, READ_WRITE)", [str(tmp), key])
     try:
-        con.execute(f"COPY FROM DATABASE {_quote(source)} TO {alias}")
+        con.execute(f"COPY FROM DATABASE {quote_ident(source)} TO {alias}")
         for (name,) in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND starts_with(table_name, '_')",
                 [alias]).fetchall():
-            con.execute(f"DROP TABLE {alias}.{_quote(name)}")
+            con.execute(f"DROP TABLE {alias}.{quote_ident(name)}")
     finally:
         con.execute(f"DETACH {alias}")  # checkpoints and closes the file: no .wal left beside it
 
@@ -148,7 +144,7 @@ def contents(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict[str, 
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = current_schema() AND NOT starts_with(table_name, '_') ORDER BY 1").fetchall()]
-    tables = {n: con.execute(f"SELECT count(*) FROM {_quote(n)}").fetchone()[0] for n in names}
+    tables = {n: con.execute(f"SELECT count(*) FROM {quote_ident(n)}").fetchone()[0] for n in names}
     views = dict(con.execute(
         "SELECT view_name, coalesce(comment, '') FROM duckdb_views() WHERE database_name = current_database() "
         "AND schema_name = current_schema() AND NOT internal ORDER BY 1").fetchall())

@@ -46,7 +46,8 @@ def _is_lock_error(exc: Exception) -> bool:
     return "could not set lock" in text or "conflicting lock" in text or "resource temporarily unavailable" in text
 
 
-def _quote(name: str) -> str:
+def quote_ident(name: str) -> str:
+    """A table or column name as an SQL identifier (DuckDB and SQLite)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -57,8 +58,8 @@ def _open(path: Path, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnec
     try:
         encryption.enable_crypto(con, writing=not read_only)
         mode = "READ_ONLY" if read_only else "READ_WRITE"
-        con.execute(f"ATTACH ? AS {_quote(path.stem)} (ENCRYPTION_KEY ?, {mode})", [str(path), key])
-        con.execute(f"USE {_quote(path.stem)}")
+        con.execute(f"ATTACH ? AS {quote_ident(path.stem)} (ENCRYPTION_KEY ?, {mode})", [str(path), key])
+        con.execute(f"USE {quote_ident(path.stem)}")
     except BaseException:
         con.close()
         raise
@@ -285,7 +286,7 @@ def _table_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int
     names = [r[0] for r in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1",
         [catalog]).fetchall()]
-    return {n: con.execute(f"SELECT count(*) FROM {_quote(catalog)}.{'.'.join(_quote(p) for p in n.split('.', 1))}"
+    return {n: con.execute(f"SELECT count(*) FROM {quote_ident(catalog)}.{'.'.join(quote_ident(p) for p in n.split('.', 1))}"
                            ).fetchone()[0] for n in names}
 
 
@@ -338,7 +339,7 @@ def encrypt_database(path: Path, key: str, *, current_key: str | None = None, lo
             source = con.execute("SELECT current_database()").fetchone()[0]
             con.execute(f"ATTACH ? AS {alias} (ENCRYPTION_KEY ?, READ_WRITE)", [str(tmp), key])
             try:
-                con.execute(f"COPY FROM DATABASE {_quote(source)} TO {alias}")
+                con.execute(f"COPY FROM DATABASE {quote_ident(source)} TO {alias}")
                 counts, copied = _table_counts(con, source), _table_counts(con, alias)
             finally:
                 con.execute(f"DETACH {alias}")  # checkpoints and closes: no .wal beside it

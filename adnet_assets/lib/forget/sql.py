@@ -12,14 +12,10 @@ import pandas as pd
 
 from adnet_assets.lib.forget.needles import Needles
 from adnet_assets.lib.forget.request import Request
+from adnet_assets.lib.store import quote_ident as quote  # noqa: F401  (the steps import it from here)
 
 # ``request.name_key`` in SQL, over a column already folded (``name_norm``)
 KEY_SQL = "array_to_string(list_sort(list_filter(string_split(coalesce({col}, ''), ' '), lambda w: w <> '')), ' ')"
-
-
-def quote(name: str) -> str:
-    """A table or column name as an SQL identifier (DuckDB and SQLite)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def register_strings(con: duckdb.DuckDBPyConnection, name: str, column: str, values: Iterable[str]) -> None:
