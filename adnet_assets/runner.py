@@ -54,8 +54,9 @@ _ACTIVE = (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.Dagster
 _RECOVERABLE = (*_ACTIVE, dg.DagsterRunStatus.NOT_STARTED)
 # What adnet's writers leave when killed: store.atomic_file's ``.<name>.<random>.tmp`` (and
 # ``.tmp.xlsx``), the analysts' copy's ``.adnet.duckdb.<random>.tmp`` and its ``.tmp.wal``, the
-# workbook's work folder ``.adnet.xlsx.<random>.tmp/``, forget's ``.compact.tmp``.
-_LEFTOVER = re.compile(r"^\..+\.tmp(\.[a-z]+)?$")
+# workbook's work folder ``.adnet.xlsx.<random>.tmp/``, forget's ``.compact.tmp``; and DuckDB's
+# own ``tmp_<name>`` beside a file its COPY overwrites (older runs wrote Parquet that way).
+_LEFTOVER = re.compile(r"^(tmp_)?\..+\.tmp(\.[a-z]+)?$")
 _DISK_FULL = re.compile(r"no space left on device|file too large|disk is full|disk quota exceeded|"
                         r"\[errno (?:27|28|122)\]", re.IGNORECASE)
 _FILE_SIZE_LIMIT = re.compile(r"file too large|\[errno 27\]", re.IGNORECASE)
@@ -318,7 +319,7 @@ def _leftovers(layout: DataLayout) -> Iterator[Path]:
     def matching(folder: Path, recursive: bool) -> Iterator[Path]:
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob(".*") if recursive else folder.glob(".*")):
+        for path in sorted(folder.rglob("*") if recursive else folder.glob("*")):
             if _LEFTOVER.match(path.name) and not any(_LEFTOVER.match(p) for p in path.relative_to(folder).parts[:-1]):
                 yield path
 

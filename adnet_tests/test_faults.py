@@ -31,6 +31,7 @@ from adnet_assets.layout import DataLayout
 from adnet_assets.lib import excel_export, ftm_export, graph_export, network_picture, store, xmind_export
 from adnet_assets.runner import (
     LOCK_TIMEOUT_ENV, _process_alive, disk_full_message, disk_full_text, failure_text, lock_timeout_from_env,
+    remove_leftovers,
 )
 from adnet_tests.conftest import ad, run_adnet, write_snapshot
 
@@ -55,7 +56,7 @@ APPENDED_PER_RUN = {"network_history", "audit_log"}
 # (its creation time is in docProps/core.xml, and a table sheet lists the table's rows in the
 # table's storage order, which a run does not fix).
 COMPARED_BY_CONTENT = {"adnet.duckdb", "analyst/adnet.duckdb", "exports/adnet.xlsx"}
-LEFTOVER = re.compile(r"^\..+\.tmp(\.[a-z]+)?$")
+LEFTOVER = re.compile(r"^(tmp_)?\..+\.tmp(\.[a-z]+)?$")
 REAL_ATOMIC_FILE = store.atomic_file
 
 
@@ -188,7 +189,7 @@ def workbook_contents(path: Path) -> dict[str, object]:
 
 def leftovers(root: Path) -> list[str]:
     """Temporary files (``.<name>.<random>.tmp``) and DuckDB spill files anywhere in a data folder."""
-    found = [p.relative_to(root).as_posix() for p in root.rglob(".*") if LEFTOVER.match(p.name)]
+    found = [p.relative_to(root).as_posix() for p in root.rglob("*") if LEFTOVER.match(p.name)]
     spill = root / ".tmp"
     found += [p.relative_to(root).as_posix() for p in spill.iterdir()] if spill.is_dir() else []
     return sorted(found)
@@ -446,3 +447,38 @@ def test_a_process_is_judged_gone_when_it_died_or_its_id_went_to_a_later_process
         proc.wait()
     assert not _process_alive(proc.pid, since=time.time())
     assert _process_alive(os.getpid(), since=0)
+
+
+def test_the_warehouse_parquet_writer_leaves_nothing_but_its_own_temporary_file_while_it_writes(tmp_path):
+    """DuckDB's COPY onto an existing file writes a ``tmp_<name>`` of its own first; a kill then left
+    it in the warehouse. The writer's file is the temporary already, so COPY must write it directly."""
+    target = tmp_path / "warehouse" / "window=2026-06-01.parquet"
+    seen: set[tuple[str, ...]] = set()
+
+    def listing(i: int) -> int:  # called for each row while COPY writes: what is in the folder then
+        seen.add(tuple(sorted(p.name for p in target.parent.iterdir())))
+        return i
+
+    with duckdb.connect(config={"threads": 1}) as con:
+        con.create_function("listing", listing, side_effects=True)
+        for _ in range(2):  # the second time over the first file
+            store.write_parquet_atomically(
+                con, "SELECT listing(i::INTEGER) AS a FROM range(5000) t(i)", target, key=None)
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone() == (5000,)
+    assert seen and all(len([n for n in names if n != target.name]) == 1 for names in seen), seen
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+
+
+def test_the_leftover_sweep_removes_temporary_files_of_killed_writers_and_nothing_else(tmp_path):
+    layout = DataLayout.at(tmp_path / "data")
+    kept = [layout.warehouse / "quarantine" / "window=2026-06-01.parquet", layout.exports / "adnet.xlsx",
+            layout.root / "snapshots" / "s" / "2026-06-01T0600Z" / ".ads.jsonl.x1.tmp"]  # inputs are never swept
+    swept = [layout.warehouse / "quarantine" / "tmp_.window=2026-06-01.parquet.71mev4ds.tmp",
+             layout.warehouse / "snapshots" / ".window=2026-06-04.parquet.k2j_3ab.tmp",
+             layout.exports / ".adnet.xlsx.abc.tmp.xlsx", layout.root / ".adnet.duckdb.0a1b.compact.tmp",
+             layout.tmp / "duckdb_temp_storage-0.tmp"]
+    for path in kept + swept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert sorted(remove_leftovers(layout)) == sorted(swept)
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in swept)

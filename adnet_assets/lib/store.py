@@ -222,8 +222,10 @@ def write_parquet_atomically(con: duckdb.DuckDBPyConnection, select_sql: str, ta
     With a key (by default ``ADNET_DB_KEY``) the file is encrypted with the warehouse key, which
     the connection must know (:func:`connect` and :func:`memory_connection` register it)."""
     option = encryption.parquet_write_option(encryption.resolve(key))
-    with atomic_file(target) as tmp:
-        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd{option})")
+    with atomic_file(target) as tmp:  # USE_TMP_FILE false: the file is our temporary already (DuckDB
+        # would otherwise write a ``tmp_<name>`` of its own beside it, which a kill would leave behind)
+        con.execute(f"COPY ({select_sql}) TO '{sql_path(tmp)}' "
+                    f"(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false{option})")
 
 
 def read_parquet_sql(files: Iterable[Path], *, key: str | None | FromEnv = FROM_ENV) -> str:
