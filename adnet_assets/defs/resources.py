@@ -14,6 +14,7 @@ from adnet_assets.layout import DataLayout
 from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
 from adnet_assets.lib.encryption import configured as encryption_configured
 from adnet_assets.lib.store import connect
+from adnet_assets.lib.window_ingest import DEFAULT_BATCH_BYTES
 
 DUCKDB_POOL = "adnet_duckdb"  # every step that opens the database: one at a time (dagster.yaml)
 
@@ -28,6 +29,9 @@ class AdnetData(dg.ConfigurableResource):
     data_dir: str = Field(description="The investigation's data folder (the contract's <data>/).")
     default_country: str = Field(default="NO", description="Country that national numbers are read in when an ad gives none.")
     max_line_bytes: int = Field(default=DEFAULT_MAX_LINE_BYTES, description="Longer ads.jsonl lines are quarantined.")
+    ingest_batch_bytes: int = Field(
+        default=DEFAULT_BATCH_BYTES, description="raw_snapshots reads windows in batches of about this many bytes of "
+                                                 "ads.jsonl (whole windows): fewer statements, bounded memory.")
     lock_timeout_s: float = Field(default=600.0, description="How long a writer waits for another process's DuckDB lock.")
     duckdb_threads: int | None = Field(default=None, description="DuckDB threads per connection (default: all cores).")
     duckdb_memory_limit: str | None = Field(

@@ -11,7 +11,7 @@ from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
 from adnet_assets.lib.snapshots import EarlierCopies, discover
 from adnet_assets.lib.store import connect, memory_connection, transaction
 from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
-from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
+from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_windows
 from adnet_assets.schema import AD_OBSERVATIONS, QUARANTINE, SNAPSHOTS
 
 
@@ -21,9 +21,9 @@ def ingest_all(layout: DataLayout, *, default_country: str = "NO", max_line_byte
     windows = sorted({s.window for s in discovery.snapshots})
     copies = EarlierCopies(layout, discovery.snapshots)
     with memory_connection(layout.tmp) as scratch:  # one in-memory DuckDB for every window
-        for window in windows:
-            ingest_window(layout, window, discovery.in_windows({window}), max_line_bytes=max_line_bytes, copies=copies,
-                          con=scratch)
+        for _ in ingest_windows(layout, {w: discovery.in_windows({w}) for w in windows},
+                                max_line_bytes=max_line_bytes, copies=copies, con=scratch):
+            pass
     with connect(layout.database) as con:
         with transaction(con):
             sync_window_tables(con, layout, {

@@ -51,6 +51,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_text(value: str) -> str:
+    """A text as an SQL string literal (where a statement cannot take a parameter, e.g. inside COPY)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _open(path: Path, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
     if key is None:
         return duckdb.connect(str(path), read_only=read_only)

@@ -230,3 +230,32 @@ def test_connections_get_a_bounded_memory_limit_by_default(tmp_path):
     with memory_connection(tmp_path) as con:
         setting = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     assert setting == duckdb.connect().execute(f"SET memory_limit = '{limit}'; SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+
+def test_windows_read_in_one_batch_write_what_each_window_writes_alone(layout):
+    from adnet_assets.lib.window_ingest import ingest_windows
+
+    write_snapshot(layout.root, SITE, SNAP, [ad("1", T, ["41234567"]), "not json", ad("1", T, [])])
+    write_snapshot(layout.root, "nordic-escorts.example", "2026-06-01T0700Z", [ad("9", T, ["+46 70 123 45 67"])])
+    write_snapshot(layout.root, SITE, "2026-06-04T0614Z", [ad("2", "2026-06-04T06:20:00Z", ["41234567"], age="x")])
+    write_snapshot(layout.root, SITE, "2026-06-11T0614Z", [ad("3", "2026-06-11T06:20:00Z", ["41234568"]), "[1]"])
+    windows = ("2026-06-01", "2026-06-04", "2026-06-08", "2026-06-11")  # 06-08 has no crawl
+    order = {"observations": "site, line_no", "quarantine": "line_no", "snapshots": "snapshot_id"}
+
+    def run(batch_bytes):
+        reports = list(ingest_windows(layout, {w: discover(layout).in_windows({w}) for w in windows},
+                                      max_line_bytes=100_000, batch_bytes=batch_bytes))
+        files = {(k, w): _rows(layout, k, w, order[k]).drop(columns=["ingested_at"], errors="ignore")
+                 for k in order for w in windows if w != "2026-06-08"}
+        return reports, files
+
+    one_by_one, by_window = run(batch_bytes=1)          # every window its own batch
+    together, in_one_batch = run(batch_bytes=10 ** 9)  # every window in one batch
+    assert [r.window for r in together] == list(windows)  # one report per window, in order
+    assert [(r.n_observations, r.n_quarantined_lines, r.snapshots_loaded, dict(r.reasons)) for r in together] == \
+           [(r.n_observations, r.n_quarantined_lines, r.snapshots_loaded, dict(r.reasons)) for r in one_by_one]
+    assert [(r.n_observations, r.n_quarantined_lines) for r in together] == [(2, 2), (1, 0), (0, 0), (1, 1)]
+    for key, alone in by_window.items():
+        assert in_one_batch[key].equals(alone), key
+    assert set(in_one_batch[("observations", "2026-06-04")]["ad_id"]) == {"2"}  # each window only its own rows
+    assert not layout.window_file("observations", "2026-06-08").exists()

@@ -14,7 +14,7 @@ from adnet_assets.lib.snapshot_lines import reason_group_sql
 from adnet_assets.lib.snapshots import EarlierCopies, discover
 from adnet_assets.lib.store import memory_connection, transaction
 from adnet_assets.lib.warehouse_sync import replace_folder_problems, sync_window_tables
-from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_window
+from adnet_assets.lib.window_ingest import OBSERVATIONS_KIND, QUARANTINE_KIND, SNAPSHOTS_KIND, ingest_windows
 from adnet_assets.schema import AD_OBSERVATIONS, ADS, OBSERVATION_PHONES, PHONE_STRINGS, PHONES, QUARANTINE, SNAPSHOTS
 
 GROUP = "ingest"
@@ -50,9 +50,9 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
     con = memory_connection(layout.tmp, threads=adnet.duckdb_threads, memory_limit=adnet.duckdb_memory_limit) if busy else None
     last_progress = time.monotonic()
     try:
-        for window in windows:
-            report = ingest_window(layout, window, by_window[window], max_line_bytes=adnet.max_line_bytes,
-                                   copies=copies, con=con)
+        for report in ingest_windows(layout, by_window, max_line_bytes=adnet.max_line_bytes, copies=copies, con=con,
+                                     batch_bytes=adnet.ingest_batch_bytes):
+            window = report.window
             # a progress line when 5 s passed since the last one, for the last window and for any window with
             # a crawl set aside: each log line is an event Dagster commits to its storage (~35 ms measured on a
             # busy 2-core machine, a tenth of reading a small window); every window is in the metadata below
