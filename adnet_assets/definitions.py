@@ -9,19 +9,13 @@ import dagster as dg
 import os
 
 from adnet_assets.defs.analysts import assets as analyst_assets
-from adnet_assets.defs.analysts import checks as analyst_checks
 from adnet_assets.defs.billing import assets as billing_assets
-from adnet_assets.defs.billing import checks as billing_checks
 from adnet_assets.defs.evidence import assets as evidence_assets
-from adnet_assets.defs.evidence import checks as evidence_checks
 from adnet_assets.defs.exports import assets as export_assets
-from adnet_assets.defs.exports import checks as export_checks
 from adnet_assets.defs.exports import shared as shared_export_assets
 from adnet_assets.defs.ingest import assets as ingest_assets
-from adnet_assets.defs.ingest import checks as ingest_checks
 from adnet_assets.defs.ingest.schedules import newest_window_schedule
 from adnet_assets.defs.networks import assets as network_assets
-from adnet_assets.defs.networks import checks as network_checks
 from adnet_assets.defs.networks import travel as travel_assets
 from adnet_assets.defs.ingest.sensors import new_snapshot_sensor
 from adnet_assets.defs.executors import executor_from_env
@@ -46,8 +40,6 @@ def build_definitions(data_dir: str | None = None, executor: str | None = None) 
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest_assets, evidence_assets, network_assets, travel_assets,
                                             billing_assets, export_assets, shared_export_assets, analyst_assets]),
-        asset_checks=dg.load_asset_checks_from_modules([ingest_checks, evidence_checks, network_checks, billing_checks,
-                                                        export_checks, analyst_checks]),
         jobs=[adnet_job],
         sensors=[new_snapshot_sensor],
         schedules=[newest_window_schedule],

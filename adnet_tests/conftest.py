@@ -85,9 +85,9 @@ def small_market(tmp_path_factory):
     return root, market, done
 
 
-def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool = True,
+def materialize_window(layout: DataLayout, partition_key: str, *,
                        skip_groups: tuple[str, ...] = ("exports", "billing", "analysts"), **resources):
-    """Materialise every asset (and check) for one window with the project's own resources,
+    """Materialise every asset (with its checks) for one window with the project's own resources,
     pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``).
 
     The export files, billing and red flags, and the analysts' copy are skipped by default
@@ -99,11 +99,8 @@ def materialize_window(layout: DataLayout, partition_key: str, *, checks: bool =
 
     defs = build_definitions(str(layout.root))
     assets = [a for a in defs.assets if not set(a.group_names_by_key.values()) & set(skip_groups)]
-    keys = {k for a in assets for k in a.keys}
-    selection = assets + ([c for c in defs.asset_checks if {k.asset_key for k in c.check_keys} <= keys]
-                          if checks else [])
     with dg.instance_for_test() as instance:
-        result = dg.materialize(selection, partition_key=partition_key, instance=instance,
+        result = dg.materialize(assets, partition_key=partition_key, instance=instance,
                                 resources={**defs.resources, **resources})
     assert result.success
     return result

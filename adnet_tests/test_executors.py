@@ -32,7 +32,7 @@ WINDOWS = ("2026-06-01", "2026-06-04")
 # from the Parquet files; the phone strings parsed from them) for both windows in one run, through
 # the investigation's own instance (the multiprocess executor needs a persistent one) and the job
 # as the CLI reconstructs it: each step process loads the definitions again from the environment,
-# as a Kubernetes pod or a Celery worker would. (Three steps, no checks: each step process costs a
+# as a Kubernetes pod or a Celery worker would. (Three steps, with their checks: each step process costs a
 # Python start-up, and the rest of the job is more of the same kind: SQL on the one database.)
 RUN = textwrap.dedent("""
     import sys
@@ -47,7 +47,7 @@ RUN = textwrap.dedent("""
 
     steps = {"raw_snapshots", "snapshots", "ad_observations", "quarantine", "phone_strings"}
     keys = {k for a in definitions.defs.assets for k in a.keys if k.to_user_string() in steps}
-    job = dg.reconstructable(definitions.adnet_job_for_cli).get_subset(asset_selection=keys, asset_check_selection=set())
+    job = dg.reconstructable(definitions.adnet_job_for_cli).get_subset(asset_selection=keys)
     with dg.DagsterInstance.get() as instance:
         result = dg.execute_job(
             job, instance=instance,

@@ -73,12 +73,14 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: Table, *, preview_colu
 
 
 def build_table(context, adnet, build, table: Table, *, preview_columns: list[str], order_by: str,
-                extra=None) -> dg.MaterializeResult:
+                extra=None, checks=()) -> dg.MaterializeResult:
     """The body of most table assets: build in one transaction, then report the table.
 
     ``build(con)`` writes the table and may return a dict of extra metadata (anything else it
-    returns is ignored); ``extra(con)`` may add more, read after the commit.
+    returns is ignored); ``extra(con)`` may add more, read after the commit. ``checks``: the
+    asset's checks (defs/checks.py), run after the commit on the same connection.
     """
+    from adnet_assets.defs.checks import results
     from adnet_assets.lib.store import transaction
 
     with adnet.connect(log=context.log.info) as con:
@@ -89,7 +91,8 @@ def build_table(context, adnet, build, table: Table, *, preview_columns: list[st
             metadata.update(built)
         if extra is not None:
             metadata.update(extra(con))
-    return dg.MaterializeResult(metadata=metadata)
+        check_results = results(checks, adnet, con)
+    return dg.MaterializeResult(metadata=metadata, check_results=check_results)
 
 
 def check_query(con, failing_sql: str, what: str, columns: list[str]) -> dg.AssetCheckResult:

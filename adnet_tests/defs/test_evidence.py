@@ -44,7 +44,7 @@ def _run(layout, directory=None):
     extra = {"directory": directory} if directory is not None else {}
     result = materialize_window(layout, "2026-06-01", **extra)
     for window in ("2026-06-04", "2026-06-08"):
-        materialize_window(layout, window, checks=False, **extra)
+        materialize_window(layout, window, **extra)
     return result
 
 

@@ -9,6 +9,8 @@ analyst's session. With ``ADNET_DB_KEY`` set the copy is encrypted with the same
 
 import dagster as dg
 
+from adnet_assets.defs.analysts.checks import copy_is_complete, views_answer
+from adnet_assets.defs.checks import results, specs
 from adnet_assets.defs.metadata import markdown_table
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.lib.publish import CopyInUse, contents, open_instructions, publish_copy
@@ -34,7 +36,8 @@ def _views_table(header: list[str], rows: list[tuple]) -> str:
 
 @dg.asset(deps=VIEW_INPUTS, group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
           description="Friendly views for analysts (network_phones, network_ads, evidence, network_summary, ...): "
-                      "joins of the tables into what a reporter reads; no data copied, always current.")
+                      "joins of the tables into what a reporter reads; no data copied, always current.",
+          check_specs=specs(views_answer))
 def analyst_views(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     with adnet.connect(log=context.log.info) as con:
         with transaction(con):
@@ -42,6 +45,7 @@ def analyst_views(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
             missing = missing_inputs(con)
         rows = [(name, con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0], VIEWS[name].description)
                 for name in created]
+        check_results = results([views_answer], adnet, con)
     for name, lacking in missing.items():
         context.log.warning(f"view {name} not created: it reads {', '.join(lacking)}, which do(es) not exist")
     context.log.info(f"{len(created)} view(s) created: {', '.join(created)}")
@@ -50,7 +54,7 @@ def analyst_views(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
         "n_views": len(created),
         **({"skipped": dg.MetadataValue.text("; ".join(f"{v}: needs {', '.join(m)}" for v, m in missing.items()))}
            if missing else {}),
-    })
+    }, check_results=check_results)
 
 
 # After every table and every export, so that the exports' rows in audit_log are in the copy too.
@@ -60,7 +64,8 @@ _EXPORTS = ["network_pictures", "xmind_maps", "excel_workbook", "graph_files", "
 @dg.asset(deps=[*ASSET_TABLES, *_EXPORTS, analyst_views], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
           description="The analysts' copy <data>/analyst/adnet.duckdb: every table and view, published at the end "
                       "of each run by an atomic rename. Open it read-only in any SQL client; runs never wait for it "
-                      "and never break a session on it (reconnect to see the new data).")
+                      "and never break a session on it (reconnect to see the new data).",
+          check_specs=specs(copy_is_complete))
 def analyst_copy(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     target = adnet.layout.analyst_database
     published = True
@@ -71,6 +76,7 @@ def analyst_copy(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mate
             published = False
             context.log.warning(str(exc))
         tables, views = contents(con)
+        check_results = results([copy_is_complete], adnet, con)
     if published:
         how = ("it is encrypted with ADNET_DB_KEY: see 'open it' in the metadata" if adnet.encrypted
                else f"open it with: duckdb -readonly {target}")
@@ -89,4 +95,4 @@ def analyst_copy(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mate
         metadata["note"] = dg.MetadataValue.text(
             "the copy is held open by another program and could not be replaced on this system: "
             "it still holds the previous run's data")
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=check_results)

@@ -1,44 +1,42 @@
 """The analysts' views answer, and the published copy opens read-only with everything in it.
 
-Neither check blocks: a broken view or a copy an analyst holds must not stop a run (the copy is
+They run in their asset's step (defs/checks.py). Neither check blocks: a broken view or a copy an analyst holds must not stop a run (the copy is
 what the previous run published; the run's tables are fine).
 """
 
 import dagster as dg
 import duckdb
 
+from adnet_assets.defs.checks import asset_check
 from adnet_assets.defs.metadata import markdown_table
-from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
+from adnet_assets.defs.resources import AdnetData
 from adnet_assets.lib.encryption import EncryptionMismatch
 from adnet_assets.lib.publish import contents
 from adnet_assets.lib.store import DatabaseLocked, connect
 from adnet_assets.lib.views import VIEWS
 
 
-@dg.asset_check(asset="analyst_views", pool=DUCKDB_POOL, blocking=False,
-                description="Every view in the registry whose tables exist is there and can be queried.")
-def views_answer(adnet: AdnetData) -> dg.AssetCheckResult:
+@asset_check("analyst_views", description="Every view in the registry whose tables exist is there and can be queried.")
+def views_answer(adnet: AdnetData, con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
     failures = []
-    with adnet.connect(read_only=True) as con:
-        present = set(contents(con)[1])
-        for name in VIEWS:
-            if name not in present:
-                continue
-            try:
-                con.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchall()
-            except duckdb.Error as exc:
-                failures.append((name, str(exc).splitlines()[0]))
+    present = set(contents(con)[1])
+    for name in VIEWS:
+        if name not in present:
+            continue
+        try:
+            con.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchall()
+        except duckdb.Error as exc:
+            failures.append((name, str(exc).splitlines()[0]))
     return dg.AssetCheckResult(passed=not failures, metadata={
         "views": len(present & set(VIEWS)),
         **({"failing": dg.MetadataValue.md(markdown_table(["view", "error"], failures))} if failures else {})})
 
 
-@dg.asset_check(asset="analyst_copy", pool=DUCKDB_POOL, blocking=False,
-                description="The analysts' copy opens read-only and holds every table (same rows) and view of the database.")
-def copy_is_complete(adnet: AdnetData) -> dg.AssetCheckResult:
+@asset_check("analyst_copy",
+             description="The analysts' copy opens read-only and holds every table (same rows) and view of the database.")
+def copy_is_complete(adnet: AdnetData, con: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
     target = adnet.layout.analyst_database
-    with adnet.connect(read_only=True) as con:
-        tables, views = contents(con)
+    tables, views = contents(con)
     try:
         # through store.connect, so an encrypted copy opens with the key; no waiting for an analyst's lock
         with connect(target, read_only=True, lock_timeout_s=0, temp_dir=adnet.layout.tmp) as copy:

@@ -7,6 +7,10 @@ red flags read everything. They are screening signals, not verdicts: the UI says
 
 import dagster as dg
 
+from adnet_assets.defs.billing.checks import (
+    billing_events_are_typed, counterparts_ranked_and_explained, red_flags_are_grounded,
+)
+from adnet_assets.defs.checks import specs
 from adnet_assets.defs.metadata import build_table, markdown_table, report_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.defs.settings import MethodSettings
@@ -21,7 +25,8 @@ GROUP = "billing"
 
 
 @dg.asset(deps=["phone_strings"], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
-          description=BILLING_EVENTS.description + " Bad rows go to quarantine (level 'billing') with file and line.")
+          description=BILLING_EVENTS.description + " Bad rows go to quarantine (level 'billing') with file and line.",
+          check_specs=specs(billing_events_are_typed))
 def billing_events(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     params = settings.params("billing", BillingParams)
 
@@ -34,11 +39,11 @@ def billing_events(context: dg.AssetExecutionContext, adnet: AdnetData, settings
 
     return build_table(context, adnet, build, BILLING_EVENTS,
                        preview_columns=["subscriber", "event_at", "direction", "kind", "counterpart", "country"],
-                       order_by="subscriber, event_at")
+                       order_by="subscriber, event_at", checks=[billing_events_are_typed])
 
 
 @dg.asset(deps=[billing_events, "phones", "network_members"], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
-          description=BILLING_COUNTERPARTS.description)
+          description=BILLING_COUNTERPARTS.description, check_specs=specs(counterparts_ranked_and_explained))
 def billing_counterparts(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     params = settings.params("billing", BillingParams)
 
@@ -49,7 +54,8 @@ def billing_counterparts(context: dg.AssetExecutionContext, adnet: AdnetData, se
         return {"controller_like": top}
 
     return build_table(context, adnet, build, BILLING_COUNTERPARTS,
-                       preview_columns=["rank", "counterpart", "score", "role", "reason"], order_by="rank")
+                       preview_columns=["rank", "counterpart", "score", "role", "reason"], order_by="rank",
+                       checks=[counterparts_ranked_and_explained])
 
 
 @dg.asset(deps=[billing_events], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
@@ -64,7 +70,7 @@ def billing_roaming(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.M
                 "photo_links", "ad_itineraries", "network_members", "network_travel", "network_movement",
                 billing_roaming, billing_counterparts],
           group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
-          description=RED_FLAGS.description)
+          description=RED_FLAGS.description, check_specs=specs(red_flags_are_grounded))
 def red_flags(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     params = settings.params("red_flags", RedFlagParams)
 
@@ -86,4 +92,4 @@ def red_flags(context: dg.AssetExecutionContext, adnet: AdnetData, settings: Met
 
     return build_table(context, adnet, build, RED_FLAGS,
                        preview_columns=["entity_type", "entity_key", "flag", "evidence"],
-                       order_by="entity_type DESC, flag, entity_key")
+                       order_by="entity_type DESC, flag, entity_key", checks=[red_flags_are_grounded])

@@ -6,6 +6,8 @@ transaction and reports what a data engineer wants to see.
 
 import dagster as dg
 
+from adnet_assets.defs.checks import results, specs
+from adnet_assets.defs.evidence.checks import LINKS_CHECKS, every_listing_has_one_owner
 from adnet_assets.defs.metadata import build_table, markdown_table, report_metadata, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData, PhoneDirectory
 from adnet_assets.defs.settings import MethodSettings
@@ -103,6 +105,7 @@ def addresses(context: dg.AssetExecutionContext, adnet: AdnetData, settings: Met
                      kinds={"duckdb"}),
     ],
     group_name=GROUP, pool=DUCKDB_POOL,
+    check_specs=specs(every_listing_has_one_owner),
 )
 def owner_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings):
     """One owner per person, not per spelling; the directory matched to the phones seen in ads."""
@@ -116,7 +119,8 @@ def owner_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: 
         yield dg.MaterializeResult(asset_key="owners", metadata={
             **table_metadata(con, OWNERS, preview_columns=["owner_id", "name", "n_phones", "variants", "resolution"],
                              order_by="n_phones DESC, owner_id"),
-            **report_metadata(report), "aliases_file": dg.MetadataValue.text(str(aliases) if aliases else "none")})
+            **report_metadata(report), "aliases_file": dg.MetadataValue.text(str(aliases) if aliases else "none")},
+            check_results=results([every_listing_has_one_owner], adnet, con))
         yield dg.MaterializeResult(asset_key="owner_variants", metadata=table_metadata(
             con, OWNER_VARIANTS, preview_columns=["owner_id", "name", "rule", "score", "matched_to"],
             order_by="owner_id, name"))
@@ -174,7 +178,8 @@ def text_links(context: dg.AssetExecutionContext, adnet: AdnetData, settings: Me
 
 @dg.asset(deps=["observation_phones", rotation_links, series_groups, "directory_matches", addresses, "photo_links", text_links,
                 "billing_events"],
-          group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=LINKS.description)
+          group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=LINKS.description,
+          check_specs=specs(*LINKS_CHECKS))
 def links(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings) -> dg.MaterializeResult:
     weights = settings.params("links", LinkWeights)
     billing = settings.params("billing", BillingParams)
@@ -185,4 +190,4 @@ def links(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodS
 
     return build_table(context, adnet, lambda con: build_links(con, weights, billing), LINKS,
                        preview_columns=["kind", "a", "b", "weight", "evidence"], order_by="weight DESC, kind, a, b",
-                       extra=by_kind)
+                       extra=by_kind, checks=LINKS_CHECKS)

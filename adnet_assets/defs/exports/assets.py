@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from adnet_assets.defs.checks import results, specs
+from adnet_assets.defs.exports.checks import every_map_holds_both_forms, every_network_pictured
 from adnet_assets.defs.metadata import markdown_table, previews_allowed
 from adnet_assets.defs.networks.assets import network_summary_sections
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
@@ -76,13 +78,15 @@ def _paths_table(paths: dict[str, Path], root: Path) -> str:
 
 
 @dg.asset(deps=_NETWORK_TABLES, group_name=GROUP, pool=DUCKDB_POOL, kinds={"png"},
-          description="A picture of each network (members and links): in the workbook, beside the XMind map, and here.")
+          description="A picture of each network (members and links): in the workbook, beside the XMind map, and here.",
+          check_specs=specs(every_network_pictured))
 def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         written = write_network_pictures(con, folder, progress=_progress(context, "network pictures"))
         sections = network_summary_sections(con, limit=_UI_PICTURES)
-    prune_files(folder, "network_*.png", written.values())
+        prune_files(folder, "network_*.png", written.values())
+        check_results = results([every_network_pictured], adnet, con)
     context.log.info(f"drew {len(written)} network picture(s) in {folder}")
     _audit(context, adnet, f"exports/networks: {len(written)} network picture(s) (PNG)")
     # a picture shows names and numbers: not into the UI's plain SQLite when the database is encrypted
@@ -93,27 +97,29 @@ def network_pictures(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.
         "folder": dg.MetadataValue.path(str(folder)),
         "networks": len(written),
         "pictures": dg.MetadataValue.md(("\n".join(shown) or "no network") + more),
-    })
+    }, check_results=check_results)
 
 
 @dg.asset(deps=[*_NETWORK_TABLES, "series_groups", "network_travel", "network_movement", "billing_counterparts",
                 "billing_roaming", "red_flags", network_pictures],
           group_name=GROUP, pool=DUCKDB_POOL, kinds={"xmind"},
           description="An XMind map of each network (opens in XMind 2020+ and XMind 8): members, evidence notes, "
-                      "cross links, and a sheet with its summary and travel.")
+                      "cross links, and a sheet with its summary and travel.",
+          check_specs=specs(every_map_holds_both_forms))
 def xmind_maps(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     folder = adnet.layout.exports / "networks"
     with adnet.connect(read_only=True, log=context.log.info) as con:
         written = write_network_maps(con, folder, pictures=_pictures_drawn(con, folder),
                                      progress=_progress(context, "XMind maps"))
-    prune_files(folder, "network_*.xmind", written.values())
+        prune_files(folder, "network_*.xmind", written.values())
+        check_results = results([every_map_holds_both_forms], adnet, con)
     context.log.info(f"wrote {len(written)} XMind map(s) to {folder}")
     _audit(context, adnet, f"exports/networks: {len(written)} XMind map(s)")
     return dg.MaterializeResult(metadata={
         "folder": dg.MetadataValue.path(str(folder)),
         "networks": len(written),
         "maps": dg.MetadataValue.md(_paths_table(written, adnet.layout.root)),
-    })
+    }, check_results=check_results)
 
 
 @dg.asset(deps=[*_NETWORK_TABLES, "phones", "directory_matches", "series_groups", "rotation_links",

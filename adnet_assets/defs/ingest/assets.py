@@ -6,6 +6,8 @@ from collections import Counter
 
 import dagster as dg
 
+from adnet_assets.defs.checks import results, specs
+from adnet_assets.defs.ingest.checks import AD_OBSERVATIONS_CHECKS, ads_cover_observations, phones_are_e164
 from adnet_assets.defs.ingest.partitions import snapshot_windows
 from adnet_assets.defs.metadata import build_table, markdown_table, table_metadata
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
@@ -107,6 +109,7 @@ def raw_snapshots(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Mat
     ],
     group_name=GROUP,
     pool=DUCKDB_POOL,
+    check_specs=specs(*AD_OBSERVATIONS_CHECKS),
 )
 def observation_tables(context: dg.AssetExecutionContext, adnet: AdnetData):
     """Load the windows whose Parquet files changed into DuckDB, in one transaction."""
@@ -131,7 +134,7 @@ def observation_tables(context: dg.AssetExecutionContext, adnet: AdnetData):
             **table_metadata(con, AD_OBSERVATIONS, preview_columns=["ad_key", "snapshot_id", "country", "city", "phones_raw"],
                              order_by="snapshot_id DESC, ad_key"),
             "windows_reloaded": dg.MetadataValue.int(len(report.loaded.get(AD_OBSERVATIONS.name, []))),
-        })
+        }, check_results=results(AD_OBSERVATIONS_CHECKS, adnet, con))
         yield dg.MaterializeResult(asset_key="quarantine", metadata={
             **table_metadata(con, QUARANTINE, preview_columns=["level", "source_file", "line_no", "reason"],
                              order_by="source_file, line_no"),
@@ -163,7 +166,8 @@ def observation_phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> d
                        order_by="ad_key, snapshot_id")
 
 
-@dg.asset(deps=[observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=PHONES.description)
+@dg.asset(deps=[observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"}, description=PHONES.description,
+          check_specs=specs(phones_are_e164))
 def phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     def by_country(con):
         rows = con.execute("SELECT country, count(*), count(*) FILTER (status = 'possible') FROM phones"
@@ -172,12 +176,12 @@ def phones(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.Materializ
 
     return build_table(context, adnet, build_phones, PHONES,
                        preview_columns=["phone", "country", "n_ads", "first_seen", "last_seen", "ever_obfuscated"],
-                       order_by="n_ads DESC, phone", extra=by_country)
+                       order_by="n_ads DESC, phone", extra=by_country, checks=[phones_are_e164])
 
 
 @dg.asset(deps=["ad_observations", observation_phones], group_name=GROUP, pool=DUCKDB_POOL, kinds={"duckdb"},
-          description=ADS.description)
+          description=ADS.description, check_specs=specs(ads_cover_observations))
 def ads(context: dg.AssetExecutionContext, adnet: AdnetData) -> dg.MaterializeResult:
     return build_table(context, adnet, build_ads, ADS,
                        preview_columns=["ad_key", "first_seen", "last_seen", "n_snapshots", "n_phones", "last_city"],
-                       order_by="n_phones DESC, ad_key")
+                       order_by="n_phones DESC, ad_key", checks=[ads_cover_observations])

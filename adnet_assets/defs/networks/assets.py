@@ -2,7 +2,9 @@
 
 import dagster as dg
 
+from adnet_assets.defs.checks import results, specs
 from adnet_assets.defs.metadata import markdown_table, previews_allowed, safe_cell, table_metadata
+from adnet_assets.defs.networks.checks import every_member_explained, networks_match_members
 from adnet_assets.defs.resources import DUCKDB_POOL, AdnetData
 from adnet_assets.defs.settings import MethodSettings
 from adnet_assets.lib.networks import NetworkParams, build_networks
@@ -37,6 +39,7 @@ def network_summary_sections(con, limit: int = 50) -> dict[str, str]:
         dg.AssetSpec("network_history", deps=["links"], description=NETWORK_HISTORY.description, kinds={"duckdb"}),
     ],
     group_name=GROUP, pool=DUCKDB_POOL,
+    check_specs=specs(networks_match_members, every_member_explained),
 )
 def network_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings: MethodSettings):
     """Connected organisations in the strong evidence, with stable ids and each member's evidence path."""
@@ -51,10 +54,11 @@ def network_tables(context: dg.AssetExecutionContext, adnet: AdnetData, settings
             **table_metadata(con, NETWORKS, preview_columns=["network_id", "n_ads", "n_phones", "n_owners", "cities"],
                              order_by="n_phones DESC, network_id"),
             "networks": dg.MetadataValue.md("\n".join(network_summary_sections(con).values()) or "no network found"),
-            "candidates": report.n_candidates, "rejected_small": dg.MetadataValue.text(str(report.n_rejected_small))})
+            "candidates": report.n_candidates, "rejected_small": dg.MetadataValue.text(str(report.n_rejected_small))},
+            check_results=results([networks_match_members], adnet, con))
         yield dg.MaterializeResult(asset_key="network_members", metadata=table_metadata(
             con, NETWORK_MEMBERS, preview_columns=["network_id", "member_type", "member_key", "explanation"],
-            order_by="network_id, member_type, member_key"))
+            order_by="network_id, member_type, member_key"), check_results=results([every_member_explained], adnet, con))
         yield dg.MaterializeResult(asset_key="network_history", metadata={
             **table_metadata(con, NETWORK_HISTORY, preview_columns=["run_at", "network_id", "event", "related_ids", "overlap"],
                              order_by="run_at DESC, network_id"),
