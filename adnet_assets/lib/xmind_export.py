@@ -30,6 +30,13 @@ The map
   picture as the root topic's image (scaled to at most 600 px wide). ``series_groups``, ``network_travel``,
   ``network_movement``, ``owners``, ``ads`` and ``addresses`` may be missing.
 
+Scale
+  ``write_network_maps`` reads what the maps show (members, the links between them, names, series,
+  travel, movement, billing, red flags) with one set-based query per table for a batch of networks
+  (``BATCH_MEMBERS`` member rows), never a query per network: the work grows with the networks' sizes,
+  not with the number of networks times the size of the tables. PNG pictures are stored in the zip as
+  they are (they are compressed already).
+
 Safety and determinism
   Names, ad fields and evidence are attacker-controlled: every string goes through
   ``safe_text.strip_controls`` (C0/C1 controls, lone surrogates, U+FFFE/U+FFFF removed, CR normalised)
@@ -93,6 +100,8 @@ _IMAGE_MAX_WIDTH = 600
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _STRUCTURE = "org.xmind.ui.map.unbalanced"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_MAP_VERSION = b"adnet xmind map 2"  # change when the file layout changes: maps written before are rewritten
+_SOURCE_KEY = b"adnet-source "
 
 
 @dataclass(frozen=True)
@@ -181,29 +190,104 @@ def map_file_name(network_id: str) -> str:
     return "network_" + re.sub(r"[^A-Za-z0-9._-]", "_", network_id) + ".xmind"
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                       [name]).fetchall()[0][0] > 0
+@dataclass
+class _Data:
+    """What the maps of a batch of networks need, read with one set-based query per table (never a
+    query per network): rows by network id, lookups by member key."""
+    nets: dict[str, tuple] = field(default_factory=dict)
+    members: dict[str, list[tuple]] = field(default_factory=dict)
+    links: dict[str, list[_Link]] = field(default_factory=dict)
+    owners: dict[str, tuple] = field(default_factory=dict)
+    ads: dict[str, tuple] = field(default_factory=dict)
+    addresses: dict[str, tuple] = field(default_factory=dict)
+    series: dict[str, list[tuple]] = field(default_factory=dict)
+    travel: dict[str, list[tuple]] = field(default_factory=dict)
+    movement: dict[str, tuple] = field(default_factory=dict)
+    counterparts: dict[str, list[tuple]] = field(default_factory=dict)
+    roaming: dict[str, list[tuple]] = field(default_factory=dict)
+    flags: dict[str, list[tuple]] = field(default_factory=dict)
 
 
-def _lookup(con: duckdb.DuckDBPyConnection, table: str, columns: str, nid: str, member_type: str) -> dict:
-    """``{key: (other columns…)}`` for the network's members of one type found in ``table``."""
-    if not _has_table(con, table):
-        return {}
-    key = columns.split(",")[0].strip()
-    rows = con.execute(f"""SELECT {columns} FROM {table} WHERE {key} IN (SELECT member_key FROM network_members
-                           WHERE network_id = ? AND member_type = ?) ORDER BY ALL""", [nid, member_type]).fetchall()
-    return {_text(row[0]): row[1:] for row in rows}
+BATCH_MEMBERS = 50_000  # member rows read per pass when writing many maps
+_IN_BATCH = "IN (SELECT unnest(?::VARCHAR[]))"
 
 
-def _load_links(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Link]:
-    rows = con.execute("""WITH m AS (SELECT DISTINCT member_type || ':' || member_key AS k FROM network_members
-                                     WHERE network_id = ?)
-                          SELECT kind, a, b, weight, evidence, strength FROM links
-                          WHERE a IN (SELECT k FROM m) AND b IN (SELECT k FROM m)
-                          ORDER BY a, b, kind, evidence, weight""", [nid]).fetchall()
-    return [_Link(_text(k), _text(a, 500), _text(b, 500), float(w or 0.0), _text(e, MAX_EVIDENCE), _text(s))
-            for k, a, b, w, e, s in rows]
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT DISTINCT table_name FROM information_schema.tables").fetchall()}
+
+
+def _grouped(rows: list[tuple]) -> dict[str, list[tuple]]:
+    """Rows whose first column is the network id, by network id (order kept)."""
+    out: dict[str, list[tuple]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row[1:])
+    return out
+
+
+def _load(con: duckdb.DuckDBPyConnection, ids: list[str]) -> _Data:
+    """Everything the maps of networks ``ids`` show, in one pass over each table."""
+    tables, data = _tables(con), _Data()
+    for row in con.execute(f"""SELECT network_id, n_ads, n_phones, n_owners, first_seen, last_seen, cities,
+                                      strongest_evidence, score FROM networks WHERE network_id {_IN_BATCH}
+                               ORDER BY network_id""", [ids]).fetchall():
+        data.nets.setdefault(row[0], row[1:])
+    if "network_members" not in tables:
+        return data
+    # the batch's members, as "type:key" and by type (every query below joins with this, a hash join)
+    batch = f"SELECT DISTINCT network_id, member_type, member_key FROM network_members WHERE network_id {_IN_BATCH}"
+    data.members = _grouped(con.execute(
+        f"""SELECT network_id, member_type, member_key, explanation FROM network_members WHERE network_id {_IN_BATCH}
+            ORDER BY network_id, member_type, member_key, explanation""", [ids]).fetchall())
+    if "links" in tables:
+        for nid, rows in _grouped(con.execute(f"""
+                WITH m AS (SELECT DISTINCT network_id, member_type || ':' || member_key AS k FROM ({batch}))
+                SELECT ma.network_id, l.kind, l.a, l.b, l.weight, l.evidence, l.strength
+                FROM links l JOIN m ma ON l.a = ma.k JOIN m mb ON l.b = mb.k AND mb.network_id = ma.network_id
+                ORDER BY ma.network_id, l.a, l.b, l.kind, l.evidence, l.weight, l.strength""", [ids]).fetchall()).items():
+            data.links[nid] = [_Link(_text(k), _text(a, 500), _text(b, 500), float(w or 0.0), _text(e, MAX_EVIDENCE),
+                                     _text(st)) for k, a, b, w, e, st in rows]
+    for attr, table, columns, mtype in (("owners", "owners", "owner_id, name", "owner"),
+                                        ("ads", "ads", "ad_key, last_name, last_city", "ad"),
+                                        ("addresses", "addresses", "address_key, address, kind, generic", "address")):
+        if table in tables:
+            key = columns.split(",")[0].strip()
+            rows = con.execute(f"""SELECT {columns} FROM {table} WHERE {key} IN (SELECT member_key FROM ({batch})
+                                   WHERE member_type = '{mtype}') ORDER BY ALL""", [ids]).fetchall()
+            setattr(data, attr, {_text(row[0]): row[1:] for row in rows})
+    phones = f"SELECT DISTINCT network_id, member_key FROM ({batch}) WHERE member_type = 'phone'"
+    if "series_groups" in tables:
+        data.series = _grouped(con.execute(
+            f"""SELECT m.network_id, s.group_id, s.phone, s.strength, s.n_in_group FROM series_groups s
+                JOIN ({phones}) m ON s.phone = m.member_key ORDER BY ALL""", [ids]).fetchall())
+    if "network_travel" in tables:
+        data.travel = _grouped(con.execute(
+            f"""SELECT network_id, from_city, to_city, n_moves, n_ads, first_move, last_move FROM network_travel
+                WHERE network_id {_IN_BATCH}
+                ORDER BY network_id, n_moves DESC, from_city, to_city, n_ads, first_move, last_move""",
+            [ids]).fetchall())
+    if "network_movement" in tables:
+        for nid, rows in _grouped(con.execute(
+                f"""SELECT network_id, n_ads, n_ads_moved, share_moved, n_moves, n_cities FROM network_movement
+                    WHERE network_id {_IN_BATCH} ORDER BY ALL""", [ids]).fetchall()).items():
+            data.movement[nid] = rows[0]
+    if "billing_counterparts" in tables:
+        data.counterparts = _grouped(con.execute(
+            f"""SELECT nid, counterpart, rank, role, score, reason
+                FROM (SELECT unnest(list_distinct(subscriber_networks)) AS nid, * FROM billing_counterparts)
+                WHERE nid {_IN_BATCH}
+                QUALIFY row_number() OVER (PARTITION BY nid ORDER BY rank, counterpart, role, score, reason) <= ?
+                ORDER BY nid, rank, counterpart, role, score, reason""", [ids, MAX_COUNTERPARTS]).fetchall())
+    if "billing_roaming" in tables:
+        data.roaming = _grouped(con.execute(
+            f"""SELECT m.network_id, r.subscriber, r.country, r.period_no, r.description FROM billing_roaming r
+                JOIN ({phones}) m ON r.subscriber = m.member_key
+                ORDER BY m.network_id, r.first_day, r.subscriber, r.country, r.period_no""", [ids]).fetchall())
+    if "red_flags" in tables:
+        data.flags = _grouped(con.execute(
+            f"""SELECT entity_key, flag, category, evidence, source FROM red_flags
+                WHERE entity_type = 'network' AND entity_key {_IN_BATCH} ORDER BY entity_key, flag""",
+            [ids]).fetchall())
+    return data
 
 
 def _note(explanation: str, links: list[_Link]) -> str:
@@ -226,14 +310,13 @@ def _branch(nid: str, title: str, children: list[_Topic]) -> list[_Topic]:
     return [_Topic(_xid(nid, "branch", title), title, children=children)] if children else []
 
 
-def _network_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple) -> _Sheet:
+def _network_sheet(data: _Data, key: str, nid: str, net: tuple) -> _Sheet:
+    """The map sheet of network ``key`` (its raw id; ``nid`` is the clean id shown and hashed)."""
     n_ads, n_phones, n_owners, strongest = net[0], net[1], net[2], net[6]
     members: dict[str, dict[str, str]] = {}
-    for mtype, mkey, explanation in con.execute(
-            """SELECT member_type, member_key, explanation FROM network_members WHERE network_id = ?
-               ORDER BY member_type, member_key, explanation""", [nid]).fetchall():
+    for mtype, mkey, explanation in data.members.get(key, []):
         members.setdefault(_text(mtype), {}).setdefault(_text(mkey, 500), _text(explanation, MAX_EXPLANATION))
-    links = _load_links(con, nid)
+    links = data.links.get(key, [])
     touching: dict[str, list[_Link]] = {}
     for link in links:
         touching.setdefault(link.a, []).append(link)
@@ -244,7 +327,7 @@ def _network_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple) -> _She
         note = _note(members[mtype][key], touching.get(f"{mtype}:{key}", []))
         return _Topic(_xid(nid, mtype, key), _text(title), note, children or [])
 
-    owner_names = {k: _text(v[0]) for k, v in _lookup(con, "owners", "owner_id, name", nid, "owner").items()}
+    owner_names = {k: _text(v[0]) for k, v in data.owners.items()}
     owner_phones: dict[str, list[_Link]] = {}
     phone_owners: dict[str, list[str]] = {}
     for link in links:
@@ -258,27 +341,25 @@ def _network_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple) -> _She
               for o in members.get("owner", {})]
     phones = [member("phone", p, _with(p, [owner_names.get(o) or o for o in sorted(set(phone_owners.get(p, [])))]))
               for p in members.get("phone", {})]
-    ad_info = _lookup(con, "ads", "ad_key, last_name, last_city", nid, "ad")
+    ad_info = data.ads
     ads = [member("ad", a, _with(a, [_text(v) for v in ad_info.get(a, ()) if v])) for a in members.get("ad", {})]
-    addr_info = _lookup(con, "addresses", "address_key, address, kind, generic", nid, "address")
+    addr_info = data.addresses
     addresses = [member("address", k, f"{_text(addr_info[k][0])} ({k})" if k in addr_info and addr_info[k][0] else k)
                  for k in members.get("address", {})]
     branches = (_branch(nid, "Owners", owners) + _branch(nid, "Phones", phones) + _branch(nid, "Ads", ads)
                 + _branch(nid, "Addresses", addresses)
-                + _branch(nid, "Series groups", _series_topics(con, nid, set(members.get("phone", {})))))
+                + _branch(nid, "Series groups", _series_topics(data.series.get(key, []), nid, set(members.get("phone", {})))))
     title = f"{nid}: {n_ads or 0} ads, {n_phones or 0} phones, {n_owners or 0} owners"
     root = _Topic(_xid(nid, "root"), _text(title), _text(strongest, MAX_EXPLANATION), branches)
     rels = _rotation_rels(nid, links) + _flat_rels(nid, links, set(members.get("owner", {})), addr_info)
     return _Sheet(_xid(nid, "sheet", "network"), _text(f"Network {nid}"), root, rels)
 
 
-def _series_topics(con: duckdb.DuckDBPyConnection, nid: str, phones: set[str]) -> list[_Topic]:
-    if not phones or not _has_table(con, "series_groups"):
+def _series_topics(series: list[tuple], nid: str, phones: set[str]) -> list[_Topic]:
+    if not phones:
         return []
     groups: dict[str, list[tuple]] = {}
-    for gid, phone, strength, n in con.execute(
-            """SELECT group_id, phone, strength, n_in_group FROM series_groups WHERE phone IN (SELECT member_key
-               FROM network_members WHERE network_id = ? AND member_type = 'phone') ORDER BY ALL""", [nid]).fetchall():
+    for gid, phone, strength, n in series:
         groups.setdefault(_text(gid), []).append((_text(phone), _text(strength), n))
     topics = []
     for gid, rows in groups.items():
@@ -322,7 +403,7 @@ def _flat_rels(nid: str, links: list[_Link], owners: set[str], addr_info: dict) 
     return rels
 
 
-def _summary_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple, image: _Image | None) -> _Sheet:
+def _summary_sheet(data: _Data, key: str, nid: str, net: tuple, image: _Image | None) -> _Sheet:
     first, last, cities, strongest, score = net[3], net[4], net[5], net[6], net[7]
     score_text = f"{score:.2f}" if isinstance(score, (int, float)) else "?"
     city_text = ", ".join(_text(c) for c in (cities or []))
@@ -332,9 +413,11 @@ def _summary_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple, image: 
     if strongest:
         children.append(_Topic(_xid(nid, "summary", "strongest"), "Strongest evidence: " + _text(strongest, 100),
                                _text(strongest, MAX_EXPLANATION)))
-    children += _branch(nid, "Travel", _travel_topics(con, nid)) + _branch(nid, "Movement", _movement_topics(con, nid))
-    children += _branch(nid, "Billing records", _billing_topics(con, nid))
-    flags = _branch(nid, "Red flags (screening signals, not verdicts)", _flag_topics(con, nid))
+    children += (_branch(nid, "Travel", _travel_topics(data.travel.get(key, []), nid))
+                 + _branch(nid, "Movement", _movement_topics(data.movement.get(key), nid)))
+    children += _branch(nid, "Billing records", _billing_topics(data.counterparts.get(key, []),
+                                                                data.roaming.get(key, []), nid))
+    flags = _branch(nid, "Red flags (screening signals, not verdicts)", _flag_topics(data.flags.get(key, []), nid))
     if flags:
         flags[0].note = DISCLAIMER
     children += flags
@@ -343,12 +426,7 @@ def _summary_sheet(con: duckdb.DuckDBPyConnection, nid: str, net: tuple, image: 
     return _Sheet(_xid(nid, "sheet", "summary"), "Summary and travel", root)
 
 
-def _travel_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
-    if not _has_table(con, "network_travel"):
-        return []
-    rows = con.execute("""SELECT from_city, to_city, n_moves, n_ads, first_move, last_move FROM network_travel
-                          WHERE network_id = ?
-                          ORDER BY n_moves DESC, from_city, to_city, n_ads, first_move, last_move""", [nid]).fetchall()
+def _travel_topics(rows: list[tuple], nid: str) -> list[_Topic]:
     topics = [_Topic(_xid(nid, "travel", str(i)), _text(f"{_text(a)} → {_text(b)}: {m} moves by {n} ads, "
                                                          f"{_day(f)} to {_day(t)}"))
               for i, (a, b, m, n, f, t) in enumerate(rows[:MAX_FLOWS])]
@@ -357,43 +435,25 @@ def _travel_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
     return topics
 
 
-def _movement_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
-    if not _has_table(con, "network_movement"):
-        return []
-    row = con.execute("""SELECT n_ads, n_ads_moved, share_moved, n_moves, n_cities FROM network_movement
-                         WHERE network_id = ? ORDER BY ALL LIMIT 1""", [nid]).fetchall()
+def _movement_topics(row: tuple | None, nid: str) -> list[_Topic]:
     if not row:
         return []
-    n_ads, moved, share, n_moves, n_cities = row[0]
+    n_ads, moved, share, n_moves, n_cities = row
     share_text = f" ({share:.0%})" if isinstance(share, (int, float)) else ""
     return [_Topic(_xid(nid, "movement", "ads"), f"{moved} of {n_ads} ads moved{share_text}"),
             _Topic(_xid(nid, "movement", "moves"), f"{n_moves} moves between {n_cities} cities")]
 
 
-def _billing_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
+def _billing_topics(counterparts: list[tuple], roaming: list[tuple], nid: str) -> list[_Topic]:
     """Who the network's recovered phones talked to most like a controller, and where they were run from."""
-    topics = []
-    if _has_table(con, "billing_counterparts"):
-        rows = con.execute("""SELECT counterpart, rank, role, score, reason FROM billing_counterparts
-                              WHERE list_contains(subscriber_networks, ?) ORDER BY rank LIMIT ?""",
-                           [nid, MAX_COUNTERPARTS]).fetchall()
-        topics += [_Topic(_xid(nid, "billing", cp), _text(f"{cp}: {role}, rank {rank} (score {score:.2f})"),
-                          _text(reason, MAX_EXPLANATION)) for cp, rank, role, score, reason in rows]
-    if _has_table(con, "billing_roaming"):
-        rows = con.execute("""SELECT subscriber, country, period_no, description FROM billing_roaming
-                              WHERE subscriber IN (SELECT member_key FROM network_members
-                                                   WHERE network_id = ? AND member_type = 'phone')
-                              ORDER BY first_day, subscriber, country, period_no""", [nid]).fetchall()
-        topics += [_Topic(_xid(nid, "roaming", sub, country, str(no)), _text(description, 200))
-                   for sub, country, no, description in rows]
+    topics = [_Topic(_xid(nid, "billing", cp), _text(f"{cp}: {role}, rank {rank} (score {score:.2f})"),
+                     _text(reason, MAX_EXPLANATION)) for cp, rank, role, score, reason in counterparts]
+    topics += [_Topic(_xid(nid, "roaming", sub, country, str(no)), _text(description, 200))
+               for sub, country, no, description in roaming]
     return topics
 
 
-def _flag_topics(con: duckdb.DuckDBPyConnection, nid: str) -> list[_Topic]:
-    if not _has_table(con, "red_flags"):
-        return []
-    rows = con.execute("""SELECT flag, category, evidence, source FROM red_flags
-                          WHERE entity_type = 'network' AND entity_key = ? ORDER BY flag""", [nid]).fetchall()
+def _flag_topics(rows: list[tuple], nid: str) -> list[_Topic]:
     return [_Topic(_xid(nid, "flag", flag), _text(f"{flag} ({category})"),
                    _text(f"{evidence}\nSource: {source}", MAX_EXPLANATION)) for flag, category, evidence, source in rows]
 
@@ -493,14 +553,16 @@ def _manifest_xml(image: _Image | None) -> bytes:
             f'<manifest xmlns="urn:xmind:xmap:xmlns:manifest:1.0">{body}</manifest>').encode("utf-8")
 
 
-def _zip(path: Path, entries: list[tuple[str, bytes]]) -> None:
+def _zip(path: Path, entries: list[tuple[str, bytes]], comment: bytes = b"") -> None:
     with zipfile.ZipFile(path, "w") as archive:
+        archive.comment = comment
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # a PNG is compressed already: stored as it is (deflating it again costs time and saves nothing)
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data, compresslevel=9)
+            archive.writestr(info, data, compresslevel=None if name.endswith(".png") else 9)
 
 
 def write_network_map(con: duckdb.DuckDBPyConnection, network_id: str, target: Path, *,
@@ -509,16 +571,43 @@ def write_network_map(con: duckdb.DuckDBPyConnection, network_id: str, target: P
 
     Raises ValueError when the network is not in ``networks`` or the picture is not a PNG.
     """
-    target = Path(target)
-    rows = con.execute("""SELECT n_ads, n_phones, n_owners, first_seen, last_seen, cities, strongest_evidence,
-                                 score FROM networks WHERE network_id = ? LIMIT 1""", [network_id]).fetchall()
-    if not rows:
+    return _write_map(_load(con, [network_id]), network_id, Path(target), picture_png)
+
+
+def _written_from(path: Path) -> bytes | None:
+    """The source digest in the zip comment of a map written earlier (None if none or no such file)."""
+    try:
+        with open(path, "rb") as archive:
+            archive.seek(0, 2)
+            archive.seek(max(0, archive.tell() - 256))
+            tail = archive.read()
+    except OSError:
+        return None
+    at = tail.rfind(_SOURCE_KEY)
+    return tail[at:at + len(_SOURCE_KEY) + 64] if at >= 0 else None
+
+
+def _write_map(data: _Data, network_id: str, target: Path, picture_png: Path | None, *,
+               reuse: bool = False) -> XmindReport:
+    """Write one map (``reuse``: keep a file at ``target`` written from the same map and picture)."""
+    net = data.nets.get(network_id)
+    if net is None:
         raise ValueError(f"network {network_id!r} is not in the networks table")
-    net, nid = rows[0], _text(network_id)
+    nid = _text(network_id)
     image = _read_png(picture_png) if picture_png is not None else None
-    sheets = [_network_sheet(con, nid, net), _summary_sheet(con, nid, net, image)]
+    sheets = [_network_sheet(data, network_id, nid, net), _summary_sheet(data, network_id, nid, net, image)]
     manifest = {"file-entries": {"content.json": {}, "metadata.json": {}}}
-    entries = [("content.json", _content_json(sheets)), ("metadata.json", b"{}")]
+    content = _content_json(sheets)
+    report = XmindReport(target, sum(s.root.size for s in sheets), sum(len(s.relationships) for s in sheets),
+                         len(sheets))
+    # the zip comment: a digest of the whole map (the JSON form, the XML's timestamp and the picture's
+    # name, itself a digest of its bytes) and of this writer's version
+    source = _SOURCE_KEY + hashlib.sha256(b"\x1f".join(
+        [_MAP_VERSION, content, _epoch_ms(net[4]).encode("ascii"), (image.name if image else "").encode("ascii")])
+    ).hexdigest().encode("ascii")
+    if reuse and _written_from(target) == source:
+        return report  # written by an earlier run from the same rows: the same bytes
+    entries = [("content.json", content), ("metadata.json", b"{}")]
     if image:
         manifest["file-entries"][f"resources/{image.name}"] = {}
     entries += [("manifest.json", json.dumps(manifest, separators=(",", ":")).encode("utf-8")),
@@ -527,27 +616,44 @@ def write_network_map(con: duckdb.DuckDBPyConnection, network_id: str, target: P
     if image:
         entries += [(f"resources/{image.name}", image.data), (f"attachments/{image.name}", image.data)]
     with atomic_file(target) as tmp:
-        _zip(tmp, entries)
-    return XmindReport(target, sum(s.root.size for s in sheets), sum(len(s.relationships) for s in sheets),
-                       len(sheets))
+        _zip(tmp, entries, source)
+    return report
+
+
+def _batches(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[list[str]]:
+    """The ids in runs of about ``BATCH_MEMBERS`` member rows (one pass over each table per run)."""
+    sizes = dict(con.execute("SELECT network_id, count(*) FROM network_members GROUP BY 1").fetchall()
+                 ) if "network_members" in _tables(con) else {}
+    batches: list[list[str]] = [[]]
+    rows = 0
+    for nid in ids:
+        if rows >= BATCH_MEMBERS:
+            batches.append([])
+            rows = 0
+        batches[-1].append(nid)
+        rows += sizes.get(nid, 0)
+    return [batch for batch in batches if batch]
 
 
 def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
                        pictures: Mapping[str, Path] | None = None,
                        progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
     """Write ``network_<id>.xmind`` into ``folder`` for every network; ``pictures`` maps ids to PNGs;
-    ``progress(done, total)`` is called after each map."""
+    ``progress(done, total)`` is called after each map. The networks' rows are read in a few set-based
+    passes (one per ``BATCH_MEMBERS`` member rows), not per network. A map already in ``folder`` written
+    from the same map and picture (the digest in its zip comment says so) is kept, not written again."""
     folder = Path(folder)
     paths: dict[str, Path] = {}
     used: set[str] = set()
-    ids = con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()
-    for (nid,) in ids:
-        name = map_file_name(_text(nid, 1000))
-        if name in used:  # two ids that only differ in unsafe characters
-            name = name[:-6] + "_" + _xid(_text(nid, 1000))[:8] + ".xmind"
-        used.add(name)
-        paths[nid] = write_network_map(con, nid, folder / name,
-                                       picture_png=(pictures or {}).get(nid)).path
-        if progress is not None:
-            progress(len(paths), len(ids))
+    ids = [row[0] for row in con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()]
+    for batch in _batches(con, ids):
+        data = _load(con, batch)
+        for nid in batch:
+            name = map_file_name(_text(nid, 1000))
+            if name in used:  # two ids that only differ in unsafe characters
+                name = name[:-6] + "_" + _xid(_text(nid, 1000))[:8] + ".xmind"
+            used.add(name)
+            paths[nid] = _write_map(data, nid, folder / name, (pictures or {}).get(nid), reuse=True).path
+            if progress is not None:
+                progress(len(paths), len(ids))
     return paths

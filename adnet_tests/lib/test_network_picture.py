@@ -4,12 +4,14 @@ import base64
 import io
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
 from PIL import Image
 
+from adnet_assets.lib import network_picture
 from adnet_assets.lib.network_picture import (FOOTNOTE, clean_label, picture_name, png_data_uri,
                                               render_network_png, write_network_picture, write_network_pictures)
 
@@ -156,6 +158,65 @@ def test_big_network_renders(tmp_path: Path):
     assert image.width <= 2000 and image.height <= 2000
 
 
+def _big_network(n_phones=120, n_ads=140, n_owners=25, n_addresses=15, nid="N-big"):
+    members = [(nid, "phone", f"+47400{i:05d}") for i in range(n_phones)]
+    members += [(nid, "ad", f"site:{i}") for i in range(n_ads)]
+    members += [(nid, "owner", f"O-{i}") for i in range(n_owners)]
+    members += [(nid, "address", f"gate {i}, 0{i:03d}") for i in range(n_addresses)]
+    links = [("ad_phone", f"ad:site:{i}", f"phone:+47400{i % n_phones:05d}", "strong") for i in range(n_ads)]
+    links += [("directory", f"owner:O-{i % n_owners}", f"phone:+47400{i:05d}", "strong") for i in range(n_phones)]
+    return members, links
+
+
+def test_a_huge_network_is_capped_and_the_title_says_so(tmp_path: Path, monkeypatch):
+    members, links = _big_network()
+    monkeypatch.setattr(network_picture, "MAX_DRAWN", 60)
+    kept = network_picture._drawn([m[1:] for m in members], links)
+    assert len(kept) == 60
+    # grown around the most linked member (an owner of 5 phones): its phones, their ads, other owners …
+    assert "owner:O-0" in kept and {f"phone:+47400{i:05d}" for i in (0, 25, 50, 75, 100)} <= kept
+    assert {"ad:site:0", "ad:site:120"} <= kept
+    # … so every member drawn is linked to another one drawn
+    linked = {a for _, a, b, _ in links if a in kept and b in kept} | {b for _, a, b, _ in links
+                                                                      if a in kept and b in kept}
+    assert linked == kept
+    assert network_picture._drawn([m[1:] for m in members][::-1], links[::-1]) == kept  # deterministic
+    assert network_picture._counts_title("N-big", Counter(t for _, t, _ in members), len(members), 60) == (
+        "N-big: 140 ads, 120 phones, 25 owners, 15 addresses (drawn: 60 of 300 members, around the most linked)")
+    con = make_db(tmp_path / "huge.duckdb", members=members, links=links, extra_tables=False)
+    png = render_network_png(con, "N-big")
+    assert open_png(png).width <= 2000 and render_network_png(con, "N-big") == png  # drawn, and deterministic
+
+
+class _CountingConnection:
+    """A connection that counts its queries (to show they do not grow with the number of networks)."""
+
+    def __init__(self, con):
+        self._con, self.queries = con, 0
+
+    def execute(self, sql, params=None):
+        self.queries += 1
+        return self._con.execute(sql, params or [])
+
+
+def test_many_networks_are_read_in_a_few_set_based_passes(tmp_path: Path, monkeypatch):
+    few_members = MEMBERS
+    many_members = MEMBERS + [(f"N-copy-{i}", t, k) for i in range(12) for nid, t, k in MEMBERS if nid == "N-1"]
+    few = _CountingConnection(make_db(tmp_path / "few.duckdb", members=few_members))
+    many_con = make_db(tmp_path / "many.duckdb", members=many_members)
+    many = _CountingConnection(many_con)
+    write_network_pictures(few, tmp_path / "few")
+    written = write_network_pictures(many, tmp_path / "many")
+    assert len(written) == 14 and many.queries == few.queries  # one pass per table, not a query per network
+    # a copy shares N-1's members and links: the same drawing but for its title
+    assert open_png(written["N-copy-3"].read_bytes()).size == open_png(written["N-1"].read_bytes()).size
+    assert written["N-copy-3"].read_bytes() != written["N-1"].read_bytes()
+    monkeypatch.setattr(network_picture, "BATCH_MEMBERS", 3)  # a pass per few networks: the same bytes
+    batched = write_network_pictures(many_con, tmp_path / "batched")
+    assert all(batched[nid].read_bytes() == path.read_bytes() for nid, path in written.items())
+    assert batched["N-copy-3"].read_bytes() == render_network_png(many_con, "N-copy-3")
+
+
 def test_pyplot_is_not_imported():
     code = ("import sys, duckdb\n"
             "from adnet_assets.lib.network_picture import render_network_png\n"
@@ -178,3 +239,24 @@ def test_thumbnail_is_smaller_and_still_a_png():
     Image.new("RGB", (1200, 900), "white").save(buffer, format="PNG")
     image = Image.open(io.BytesIO(thumbnail_png(buffer.getvalue(), max_side=400)))
     assert image.format == "PNG" and max(image.size) == 400 and image.size == (400, 300)
+
+
+def test_pictures_drawn_from_the_same_rows_are_kept_and_changed_ones_redrawn(con, tmp_path: Path, monkeypatch):
+    folder = tmp_path / "out"
+    first = {nid: path.read_bytes() for nid, path in write_network_pictures(con, folder).items()}
+    drawn: list[Path] = []
+    real = network_picture.atomic_file
+
+    def recording(target, *args):
+        drawn.append(Path(target))
+        return real(target, *args)
+
+    monkeypatch.setattr(network_picture, "atomic_file", recording)
+    again = write_network_pictures(con, folder)
+    assert drawn == [] and {nid: p.read_bytes() for nid, p in again.items()} == first  # nothing redrawn
+    con.execute("UPDATE owners SET name = 'Kari Nordmann' WHERE owner_id = 'O-2'")  # N-1 changes, N/2 ø not
+    (folder / "network_N_2__.png").write_bytes(b"not the picture")  # a damaged file is drawn again
+    changed = write_network_pictures(con, folder)
+    assert sorted(p.name for p in drawn) == ["network_N-1.png", "network_N_2__.png"]
+    assert changed["N-1"].read_bytes() != first["N-1"] and changed["N/2 ø"].read_bytes() == first["N/2 ø"]
+    assert changed["N-1"].read_bytes() == render_network_png(con, "N-1")

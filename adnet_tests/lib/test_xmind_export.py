@@ -333,7 +333,7 @@ def test_failed_write_leaves_no_file(con, tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
 
-    def broken_zip(path, entries):
+    def broken_zip(path, entries, *rest):
         Path(path).write_bytes(b"half a zip")
         raise OSError("disk full")
 
@@ -435,3 +435,68 @@ def test_summary_shows_billing_and_red_flags_with_the_disclaimer(con, tmp_path):
         flags = _branch(summary, "Red flags (screening signals, not verdicts)")
         assert [t["title"] for t in flags["topics"]] == ["foreign_control (control_and_surveillance)"]
         assert DISCLAIMER[:40] in flags.get("note", "")
+
+
+class _CountingConnection:
+    """A connection that counts its queries (to show they do not grow with the number of networks)."""
+
+    def __init__(self, con):
+        self._con, self.queries = con, 0
+
+    def execute(self, sql, params=None):
+        self.queries += 1
+        return self._con.execute(sql, params or [])
+
+
+def _copies(con, n):
+    """``n`` more networks with N-7's members (and so its links), as many networks share a database."""
+    con.execute("INSERT INTO networks SELECT 'N-7-copy-' || i, networks.* EXCLUDE (network_id) FROM networks, "
+                "range(?) t(i) WHERE network_id = 'N-7'", [n])
+    con.execute("INSERT INTO network_members SELECT 'N-7-copy-' || i, network_members.* EXCLUDE (network_id) "
+                "FROM network_members, range(?) t(i) WHERE network_id = 'N-7'", [n])
+
+
+def test_many_maps_are_read_in_a_few_set_based_passes(con, tmp_path, monkeypatch):
+    few = _CountingConnection(con)
+    first = write_network_maps(few, tmp_path / "few")
+    _copies(con, 12)
+    many = _CountingConnection(con)
+    paths = write_network_maps(many, tmp_path / "many")
+    assert len(paths) == len(first) + 12
+    assert many.queries == few.queries  # one pass per table, not one query per network
+    # a copy's map has the same content as N-7's (its own ids), and batching does not change a byte
+    net = xmindparser.xmind_to_dict(str(paths["N-7-copy-3"]))[0]
+    assert [t["title"] for t in _branch(net, "Owners")["topics"]] == [f"{OWNER_1_NAME} (O-1)", "Bjørn Ås\nÆrlig (O-2)"]
+    assert len(net["relationships"]) == 2
+    monkeypatch.setattr(xmind_export, "BATCH_MEMBERS", 1)
+    small = _CountingConnection(con)
+    batched = write_network_maps(small, tmp_path / "batched")
+    assert small.queries > many.queries  # a pass per batch
+    for nid, path in paths.items():
+        assert batched[nid].read_bytes() == path.read_bytes()
+    single = write_network_map(con, "N-7-copy-3", tmp_path / "single.xmind").path
+    assert single.read_bytes() == paths["N-7-copy-3"].read_bytes()
+
+
+def test_maps_written_from_the_same_rows_are_kept_and_changed_ones_rewritten(con, tmp_path, monkeypatch):
+    folder = tmp_path / "maps"
+    picture = _write_png(tmp_path)
+    first = {nid: p.read_bytes() for nid, p in write_network_maps(con, folder, pictures={"N-7": picture}).items()}
+    written: list[Path] = []
+    real = xmind_export.atomic_file
+
+    def recording(target, *args):
+        written.append(Path(target))
+        return real(target, *args)
+
+    monkeypatch.setattr(xmind_export, "atomic_file", recording)
+    again = write_network_maps(con, folder, pictures={"N-7": picture})
+    assert written == [] and {nid: p.read_bytes() for nid, p in again.items()} == first
+    write_network_maps(con, folder)  # without its picture N-7's map changes
+    assert [p.name for p in written] == ["network_N-7.xmind"]
+    con.execute("UPDATE owners SET name = 'Kari Nordmann' WHERE owner_id = 'O-1'")
+    (folder / "network_N_8_x.xmind").write_bytes(b"not a map")  # a damaged file is written again
+    changed = write_network_maps(con, folder, pictures={"N-7": picture})
+    assert [p.name for p in written[1:]] == ["network_N-7.xmind", "network_N_8_x.xmind"]
+    assert changed["N/8 x"].read_bytes() == first["N/8 x"] and changed["N-7"].read_bytes() != first["N-7"]
+    assert "Kari Nordmann" in _content(changed["N-7"], "content.json").decode("utf-8")
