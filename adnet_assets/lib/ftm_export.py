@@ -7,7 +7,12 @@ are members, and the network itself. Load the file with ``alephclient write-enti
 ``write_all_ftm_entities(con, target, {network_id: path})`` writes the whole graph and every network's file
 (the same bytes as the calls one by one) reading each table once, and makes each entity a network file repeats
 from the whole graph once: entities are gathered as recipes (schema and the values they are made from) and a
-recipe's JSON line is made by followthemoney once. followthemoney is imported only when entities are made.
+recipe's JSON line is made once. followthemoney is imported only when entities are made.
+
+Speed: an entity is not an ``EntityProxy`` but an ``_Entity``, which adds values exactly as the proxy's
+``add`` does (followthemoney's sanitising and per-type cleaning, size cap, no repeats; a test compares the
+two value by value), on plain lists, and cleans each phone, date, country, URL, name and address value once
+per run: making proxies and parsing the same numbers again with ``phonenumbers`` were most of the time.
 
 Mapping (FtM 4.x schemata)
 
@@ -38,7 +43,7 @@ Ids are ``sha1(dataset + key)`` (followthemoney ``make_id`` with the dataset as 
 typed key (``phone:+4741234567``, ``ad:<site>:<id>``, ``owner:O-…``, ``address:<key>``), ``network:<id>``, or
 ``json.dumps(["link", kind, a, b], ensure_ascii=False)`` or ``json.dumps(["member", network_id, typed key],
 ensure_ascii=False)``; two ``links`` rows with the same kind and ends become one entity. Entities are written
-nodes first (networks, people, addresses, phones, ads), then links, each sorted, one ``proxy.to_dict()`` JSON
+nodes first (networks, people, addresses, phones, ads), then links, each sorted, one ``to_dict()`` JSON
 object per line (UTF-8, keys sorted), so a re-run on the same data writes the same bytes. Every text goes
 through ``strip_controls``; markup in ads stays literal text. Values FtM rejects are left out (a number that
 ``phonenumbers`` calls only "possible" keeps its ``username`` but gets no ``phone`` value).
@@ -51,16 +56,16 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
+from hashlib import sha1
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import Any
 
 import duckdb
 
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
-
-if TYPE_CHECKING:  # followthemoney (~3 s to import) is imported where entities are made, not with the definitions
-    from followthemoney import EntityProxy
 
 __all__ = ["FtmReport", "write_all_ftm_entities", "write_ftm_entities"]
 
@@ -126,13 +131,9 @@ def _cities(values: list[Any] | None) -> str | None:
     return text and f"cities: {text}"
 
 
-def _add(proxy: EntityProxy, prop: str, values: Any) -> None:
+def _add(proxy: _Entity, prop: str, values: Any) -> None:
     """Add cleaned value(s), cut to the property type's maximum length."""
-    limit = proxy.schema.properties[prop].type.max_length
-    for value in values if isinstance(values, (list, tuple)) else [values]:
-        text = _text(value)
-        if text:
-            proxy.add(prop, text[:limit])
+    proxy.add_texts(prop, values)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -209,9 +210,7 @@ class _Builder:
         self.types: Counter[str] = Counter()
 
     def id_of(self, key: str) -> str:
-        from followthemoney.util import make_entity_id
-
-        return make_entity_id(_text(key) or "", key_prefix=self.dataset) or ""
+        return _entity_id(self.dataset, key)
 
     def make(self, schema: str, key: str, adnet_type: str, fill: Any, *args: Any) -> None:
         entity_id = self.id_of(key)
@@ -221,13 +220,107 @@ class _Builder:
         self.entities[entity_id][1].append((fill, args))
 
     def link(self, key: list[str], subject: str, obj: str, adnet_type: str, fill: Any, *args: Any) -> None:
-        self.make("UnknownLink", json.dumps(key, ensure_ascii=False), adnet_type, _fill_ends,
-                  self.id_of(subject), self.id_of(obj))
-        self.make("UnknownLink", json.dumps(key, ensure_ascii=False), adnet_type, fill, *args)
+        text = json.dumps(key, ensure_ascii=False)
+        self.make("UnknownLink", text, adnet_type, _fill_ends, self.id_of(subject), self.id_of(obj))
+        self.make("UnknownLink", text, adnet_type, fill, *args)
+
+
+class _Entity:
+    """An entity being made, without ``EntityProxy``: what ``EntityProxy.add`` does for the values this module
+    adds (``string_list`` sanitising, the property type's ``clean_text``, the per-entity size cap of
+    ``total_size`` types, no value twice, values in the order added), on plain lists, and ``to_dict`` as the
+    proxy's. The cleaning of a phone, date, country, URL, name or address value by its type is done once
+    per run (``_clean``): parsing numbers with ``phonenumbers`` was most of the export's time."""
+
+    __slots__ = ("id", "schema", "_props", "_size")
+
+    def __init__(self, schema: Any, entity_id: str) -> None:
+        self.id = entity_id
+        self.schema = schema
+        self._props: dict[str, list[str]] = {}
+        self._size = 0
+
+    def add(self, name: str, values: Any) -> None:
+        """``EntityProxy.add(name, values)``."""
+        ftm = _ftm()
+        prop = self._prop(name)
+        for value in ftm.string_list(values, sanitize=True):
+            self._put(prop, value)
+
+    def add_texts(self, name: str, values: Any) -> None:
+        """Each value as ``_text`` makes it, cut to the type's maximum length, then ``add`` (one call)."""
+        sanitize = _ftm().sanitize_text
+        prop = self._prop(name)
+        limit = prop.type.max_length
+        for value in values if isinstance(values, (list, tuple)) else (values,):
+            text = _text(value)
+            if text:
+                text = sanitize(text[:limit])  # what string_list(…, sanitize=True) does to one str
+                if text:
+                    self._put(prop, text)
+
+    def _prop(self, name: str) -> Any:
+        prop = self.schema.properties[name]
+        if prop.stub:
+            raise _ftm().InvalidData(f"Stub property ({self.schema}): {prop}")
+        return prop
+
+    def _put(self, prop: Any, value: str) -> None:
+        """``EntityProxy.unsafe_add`` of a sanitised value: clean it by type, cap the size, no repeats."""
+        kind = prop.type
+        if kind.name in _PASS_THROUGH:
+            cleaned: str | None = value
+        elif kind.name == "entity":  # raises on a reference to the entity itself, as the proxy does
+            cleaned = kind.clean_text(value, format=prop.format, proxy=self)
+        else:
+            cleaned = _clean(kind, prop.format, value)
+        if cleaned is None:
+            return
+        if kind.total_size is not None and self._size + len(cleaned) > kind.total_size:
+            return
+        self._size += len(cleaned)
+        have = self._props.setdefault(prop.name, [])
+        if cleaned not in have:
+            have.append(cleaned)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "schema": self.schema.name, "properties": {p: list(v) for p, v in self._props.items()}}
+
+
+_PASS_THROUGH = frozenset({"string", "text", "html"})  # types whose clean_text returns the (sanitised) text
+
+
+@lru_cache(maxsize=1 << 18)
+def _clean(kind: Any, fmt: str | None, value: str) -> str | None:
+    """``kind.clean_text`` of a sanitised value (none of these types looks at the entity)."""
+    return kind.clean_text(value, format=fmt)
+
+
+@lru_cache(maxsize=1 << 18)
+def _entity_id(dataset: str, key: str) -> str:
+    """followthemoney's ``make_entity_id(_text(key), key_prefix=dataset)`` ("" for an empty key), without its
+    generic conversions: the prefix and the key are text, stripped and UTF-8 encoded, as its key_bytes does."""
+    text = (_text(key) or "").strip()
+    if not text:
+        return ""
+    digest = sha1(dataset.strip().encode("utf-8")) if dataset else sha1()
+    digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _ftm() -> SimpleNamespace:
+    """followthemoney's parts this module uses, imported once, when entities are first made (~3 s)."""
+    from followthemoney import model
+    from followthemoney.exc import InvalidData
+    from followthemoney.util import sanitize_text
+    from followthemoney.value import string_list
+
+    return SimpleNamespace(model=model, InvalidData=InvalidData, sanitize_text=sanitize_text, string_list=string_list)
 
 
 class _Renderer:
-    """Recipes to JSON lines (``proxy.to_dict()``, keys sorted), remembering the lines of the entities
+    """Recipes to JSON lines (the entity's ``to_dict()``, keys sorted), remembering the lines of the entities
     ``keep`` names (those a network file repeats from the whole graph)."""
 
     def __init__(self) -> None:
@@ -235,23 +328,25 @@ class _Renderer:
         self.lines: dict[tuple[str, str], str] = {}
 
     def line(self, dataset: str, entity_id: str, schema: str, fills: list[tuple[Any, tuple]]) -> str:
-        recipe = (entity_id, dataset + schema + repr(fills))  # the fills' arguments are plain values: repr is exact
-        cached = self.lines.get(recipe)
-        if cached is not None:
-            return cached
-        from followthemoney import model
-
-        proxy = model.make_entity(schema, key_prefix=dataset)
-        proxy.id = entity_id
+        recipe = None
+        if entity_id in self.keep:  # the fills' arguments are plain values: repr is exact
+            recipe = (entity_id, dataset + schema + repr(fills))
+            cached = self.lines.get(recipe)
+            if cached is not None:
+                return cached
+        found = _ftm().model.get(schema)
+        if found is None or found.abstract:
+            raise ValueError(f"{schema!r} is not a FollowTheMoney schema entities can be made of")
+        entity = _Entity(found, entity_id)
         for fill, args in fills:
-            fill(proxy, *args)
-        text = json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
-        if entity_id in self.keep:
+            fill(entity, *args)
+        text = json.dumps(entity.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
+        if recipe is not None:
             self.lines[recipe] = text
         return text
 
 
-def _fill_ends(proxy: EntityProxy, subject: str, obj: str) -> None:
+def _fill_ends(proxy: _Entity, subject: str, obj: str) -> None:
     proxy.add("subject", subject)
     proxy.add("object", obj)
 
@@ -260,7 +355,7 @@ def _add_network(b: _Builder, network_id: str, row: dict[str, Any]) -> None:
     b.make("Organization", f"network:{network_id}", "network", _fill_network, network_id, row)
 
 
-def _fill_network(proxy: EntityProxy, network_id: str, row: dict[str, Any]) -> None:
+def _fill_network(proxy: _Entity, network_id: str, row: dict[str, Any]) -> None:
     _add(proxy, "name", f"adnet network {network_id}")
     counts = _join(*(_n(row.get(f"n_{t}"), t) for t in ("ads", "phones", "owners", "addresses")), sep=", ")
     _add(proxy, "summary", _join(counts, _seen(row), _cities(row.get("cities")),
@@ -279,7 +374,7 @@ def _add_owner(b: _Builder, owner_id: str, row: dict[str, Any], addresses: dict[
            [b.id_of(f"address:{k}") for k in address_keys], phones)
 
 
-def _fill_owner(proxy: EntityProxy, owner_id: str, row: dict[str, Any], private_addresses: list[str],
+def _fill_owner(proxy: _Entity, owner_id: str, row: dict[str, Any], private_addresses: list[str],
                 address_ids: list[str], phones: list[str]) -> None:
     name = _text(row.get("name")) or owner_id
     _add(proxy, "name", name)
@@ -297,7 +392,7 @@ def _add_address(b: _Builder, key: str, row: dict[str, Any]) -> None:
     b.make("Address", f"address:{key}", "address", _fill_address, key, row)
 
 
-def _fill_address(proxy: EntityProxy, key: str, row: dict[str, Any]) -> None:
+def _fill_address(proxy: _Entity, key: str, row: dict[str, Any]) -> None:
     _add(proxy, "full", [row.get("address") or key, *sorted(filter(None, map(_text, row.get("variants") or [])))])
     _add(proxy, "postalCode", row.get("postcode"))
     _add(proxy, "city", row.get("city"))
@@ -312,7 +407,7 @@ def _add_phone(b: _Builder, phone: str, row: dict[str, Any], owners: list[str]) 
     b.make("UserAccount", f"phone:{phone}", "phone", _fill_phone, phone, row, [b.id_of(f"owner:{o}") for o in owners])
 
 
-def _fill_phone(proxy: EntityProxy, phone: str, row: dict[str, Any], owner_ids: list[str]) -> None:
+def _fill_phone(proxy: _Entity, phone: str, row: dict[str, Any], owner_ids: list[str]) -> None:
     _add(proxy, "username", phone)
     _add(proxy, "phone", phone)
     _add(proxy, "service", PHONE_SERVICE)
@@ -328,7 +423,7 @@ def _add_ad(b: _Builder, ad_key: str, row: dict[str, Any], page: tuple[str | Non
     b.make("UserAccount", f"ad:{ad_key}", "ad", _fill_ad, ad_key, row, page)
 
 
-def _fill_ad(proxy: EntityProxy, ad_key: str, row: dict[str, Any], page: tuple[str | None, list[str]]) -> None:
+def _fill_ad(proxy: _Entity, ad_key: str, row: dict[str, Any], page: tuple[str | None, list[str]]) -> None:
     site, _, ad_id = ad_key.partition(":")
     _add(proxy, "username", ad_key)
     _add(proxy, "service", row.get("site") or site)
@@ -348,7 +443,7 @@ def _add_link(b: _Builder, row: dict[str, Any]) -> None:
     b.link(["link", kind, row["a"], row["b"]], row["a"], row["b"], "link", _fill_link, kind, row)
 
 
-def _fill_link(proxy: EntityProxy, kind: str, row: dict[str, Any]) -> None:
+def _fill_link(proxy: _Entity, kind: str, row: dict[str, Any]) -> None:
     _add(proxy, "role", kind)
     _add(proxy, "status", row.get("strength"))
     flag = row.get("for_networks")
@@ -363,7 +458,7 @@ def _add_member(b: _Builder, row: dict[str, Any]) -> None:
     b.link(["member", row["network_id"], typed], typed, f"network:{row['network_id']}", "member", _fill_member, row)
 
 
-def _fill_member(proxy: EntityProxy, row: dict[str, Any]) -> None:
+def _fill_member(proxy: _Entity, row: dict[str, Any]) -> None:
     _add(proxy, "role", MEMBER_ROLE)
     how = _join(_text(row.get("link_kind")), _weight(row), sep=", ")
     _add(proxy, "summary", f"joined via {_text(row['via'])}" + (f" ({how})" if how else "")

@@ -19,3 +19,13 @@ def strip_controls(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return CONTROL_CHARS.sub("", text)
+
+
+# CONTROL_CHARS as RE2, for DuckDB (its text is valid UTF-8, so it holds no lone surrogates to remove).
+CONTROL_CHARS_RE2 = r"[\x{0}-\x{8}\x{b}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}\x{fffe}\x{ffff}]"
+
+
+def strip_controls_sql(expr: str) -> str:
+    """SQL for :func:`strip_controls` of the VARCHAR expression ``expr`` (NULL stays NULL)."""
+    text = f"replace(replace({expr}, chr(13) || chr(10), chr(10)), chr(13), chr(10))"
+    return f"regexp_replace({text}, '{CONTROL_CHARS_RE2}', '', 'g')"

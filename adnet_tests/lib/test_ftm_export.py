@@ -134,7 +134,10 @@ def read_entities(path: Path) -> dict:
     """Every line as a validated FtM proxy, by id; entity references must resolve inside the file."""
     proxies = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        proxy = model.get_proxy(json.loads(line))
+        data = json.loads(line)
+        proxy = model.get_proxy(data)
+        # followthemoney's own cleaning of every value (as EntityProxy.add does) changes nothing
+        assert model.get_proxy(data, cleaned=False).to_dict() == data, data
         assert model.get(proxy.schema.name) is not None and not proxy.schema.abstract
         assert proxy.id and proxy.id not in proxies
         proxy.schema.validate(proxy.to_dict())  # raises on invalid values
@@ -380,3 +383,71 @@ def test_export_libraries_load_without_their_heavy_dependencies():
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_entities_are_made_as_followthemoney_makes_them():
+    """The export adds values without EntityProxy: each schema and value kind it uses, and the awkward ones
+    (numbers phonenumbers rejects, unknown countries, bad dates and URLs, NFC, blanks, repeats, a self
+    reference, text past the per-entity size cap), gives the proxy's ``to_dict()`` exactly."""
+    from followthemoney.exc import InvalidData
+
+    from adnet_assets.lib.ftm_export import _Entity, _text
+
+    long_text = "x" * 60_000
+    cases = {
+        "UserAccount": [("username", "+4791234567"), ("phone", "+4791234567"), ("phone", "+47912"),
+                        ("phone", "004791234568"), ("phone", "91234567"), ("phone", "+4791234567"),
+                        ("service", "telephone"), ("country", "no"), ("country", "NO"), ("country", "Norway"),
+                        ("country", "xx"), ("retrievedAt", "2026-06-01T06:30:00"), ("retrievedAt", "2026-13-01"),
+                        ("retrievedAt", "not a date"), ("sourceUrl", "https://site-a.example/ad/1?x=1#y"),
+                        ("sourceUrl", "javascript:alert(1)"), ("sourceUrl", "site-a.example/ad"),
+                        ("name", "  A\u0301se  "), ("name", "<b>Søt</b>"), ("name", ""), ("name", "   "),
+                        ("owner", eid("owner:O-1")), ("summary", long_text), ("summary", long_text + "y"),
+                        ("summary", long_text + "z"), ("summary", "short")],
+        "Person": [("name", "Ole Økland"), ("alias", "Ole Okland"), ("address", "Storgata 1, 0155 Oslo"),
+                   ("addressEntity", eid("address:storgata 1")), ("phone", "+4799999999"),
+                   ("notes", "spellings joined\x07"), ("summary", "adnet owner O-1")],
+        "Address": [("full", "Storgata 1, 0155 Oslo"), ("postalCode", "0155"), ("city", "Oslo"),
+                    ("keywords", "phone_shop"), ("keywords", "generic"), ("description", "a reason")],
+        "Organization": [("name", "adnet network N-1"), ("summary", "3 ads"), ("description", "evidence")],
+        "UnknownLink": [("subject", eid("phone:+4791234567")), ("object", eid("owner:O-1")), ("role", "directory"),
+                        ("status", "strong"), ("recordId", "directory_matches: lookup.csv:4"),
+                        ("summary", "directory, strong, weight 0.9")],
+    }
+    for schema, adds in cases.items():
+        proxy = model.make_entity(schema)
+        proxy.id = eid(f"test:{schema}")
+        ours = _Entity(model.get(schema), proxy.id)
+        for prop, value in adds:
+            proxy.add(prop, value)
+            ours.add(prop, value)
+            proxy.add(prop, [value, None])
+            ours.add(prop, [value, None])
+        assert ours.to_dict() == proxy.to_dict(), schema
+        # add_texts (what the export calls) is _text, the type's length cut, then EntityProxy.add
+        reference = model.make_entity(schema)
+        reference.id = proxy.id
+        texts = _Entity(model.get(schema), proxy.id)
+        for prop, value in adds:
+            texts.add_texts(prop, [value, None, value + "\x07 "])
+            for raw in (value, value + "\x07 "):
+                if cleaned := _text(raw):
+                    reference.add(prop, cleaned[:reference.schema.properties[prop].type.max_length])
+        assert texts.to_dict() == reference.to_dict(), schema
+    link = model.make_entity("UnknownLink")
+    link.id = eid("link")
+    with pytest.raises(InvalidData):
+        link.add("subject", link.id)
+    with pytest.raises(InvalidData):
+        _Entity(model.get("UnknownLink"), link.id).add("subject", link.id)
+
+
+def test_ids_are_followthemoney_make_entity_id():
+    from adnet_assets.lib.ftm_export import _entity_id, _text
+
+    keys = ["phone:+4791234567", "owner:Ole Økland", '["link", "rotation", "a", "b"]', "  padded  ",
+            "ctrl\x07key", "", "   ", "\x07"]
+    for dataset in ("adnet", " spaced ", "", "oslo-2026"):
+        for key in keys:
+            want = make_entity_id(_text(key) or "", key_prefix=dataset) or ""
+            assert _entity_id(dataset, key) == want, (dataset, key)

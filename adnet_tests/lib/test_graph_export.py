@@ -194,3 +194,74 @@ def test_all_networks_in_one_pass_write_the_same_bytes(con, tmp_path):
     assert len(edges) == 6 and "samme bilde" in {e["evidence"] for e in edges}
     with pytest.raises(ValueError):
         write_network_graph_files(con, tmp_path / "none", ["N-1", "N-404"])
+
+
+AWKWARD = ['"quoted" and \'apostrophes\'', "a & b < c > d ]]> e", "line one\nline two\r\nthree\rfour",
+           "\ttab first", "  spaces around  ", "=HYPERLINK(\"http://x\")", "+4741234567", "-1", "@SUM(A1)",
+           "comma, inside", "", "æøå ÆØÅ \u202egnp.exe \u200f", "x\x00\x1f\x7f\x85\x9f\ufffe\uffffy", "ok=1"]
+
+
+def test_sql_cleaning_is_clean_text():
+    con = duckdb.connect()
+    from adnet_assets.lib.graph_export import clean_sql
+    samples = [*AWKWARD, None, "".join(chr(c) for c in range(0, 0x300)),
+               "".join(chr(c) for c in range(0x2000, 0x2100)), "".join(chr(c) for c in range(0xFFF0, 0x10000))]
+    for text in samples:
+        assert con.execute(f"SELECT {clean_sql('?')}", [text]).fetchone()[0] == clean_text(text), repr(text)
+
+
+def test_awkward_text_round_trips_in_every_file(tmp_path):
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE links (kind VARCHAR, a VARCHAR, b VARCHAR, weight DOUBLE, evidence VARCHAR,
+                   a_type VARCHAR, b_type VARCHAR, source VARCHAR, strength VARCHAR, for_networks BOOLEAN)""")
+    rows = [(f"k{i}", f"ad:s:{text}", "phone:+4741234567", i / 7, text, "ad", None, text, text, True)
+            for i, text in enumerate(AWKWARD)]
+    con.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    paths = write_graph_files(con, tmp_path)
+    expected = {clean_text(f"ad:s:{text}"): clean_text(text) for text in AWKWARD}
+    for read in (nx.read_gexf, nx.read_graphml):
+        g = read(paths["gexf" if read is nx.read_gexf else "graphml"])
+        assert g.nodes["phone:+4741234567"]["type"] == "phone"  # NULL b_type: the key's prefix
+        for key, text in expected.items():
+            assert g.nodes[key]["label"] == key.partition(":")[2]
+            assert not g.is_multigraph()  # no two edges join the same nodes: the readers give a simple graph
+            edge = g.edges[key, "phone:+4741234567"]
+            assert (edge["evidence"], edge["source"], edge["strength"]) == (text, text, text), read
+    # the CSVs are what Python's csv module writes for the same cleaned, defused cells
+    import io
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(EDGE_COLUMNS)
+    for kind, a, b, weight, evidence, *_ in sorted(rows, key=lambda row: row[1]):  # links order: a first
+        writer.writerow([defuse_cell(clean_text(v)) for v in (a, b, kind)] + [weight]
+                        + [defuse_cell(clean_text(evidence)), defuse_cell(clean_text(evidence))])
+    assert paths["edges_csv"].read_bytes() == text.getvalue().encode("utf-8-sig")
+
+
+def test_same_database_same_bytes(con, tmp_path):
+    first = write_graph_files(con, tmp_path / "a")
+    second = write_graph_files(con, tmp_path / "b")
+    for kind in first:
+        assert first[kind].read_bytes() == second[kind].read_bytes(), kind
+    assert b"lastmodifieddate" not in first["gexf"].read_bytes()
+
+
+def test_empty_graph(tmp_path):
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE links (kind VARCHAR, a VARCHAR, b VARCHAR, weight DOUBLE, evidence VARCHAR,
+                   a_type VARCHAR, b_type VARCHAR, source VARCHAR, strength VARCHAR, for_networks BOOLEAN)""")
+    paths = write_graph_files(con, tmp_path)
+    for read in (nx.read_gexf, nx.read_graphml):
+        assert read(paths["gexf" if read is nx.read_gexf else "graphml"]).number_of_nodes() == 0
+    assert read_csv(paths["edges_csv"]) == (list(EDGE_COLUMNS), [])
+
+
+def test_reads_the_tables_the_connection_sees(tmp_path):
+    """Temporary tables (as a pseudonymised copy may be) are read like any other: the query runs on ``con``."""
+    con = duckdb.connect()
+    con.execute("""CREATE TEMP TABLE links (kind VARCHAR, a VARCHAR, b VARCHAR, weight DOUBLE, evidence VARCHAR,
+                   a_type VARCHAR, b_type VARCHAR, source VARCHAR, strength VARCHAR, for_networks BOOLEAN)""")
+    con.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", LINKS_ROWS)
+    g = nx.read_graphml(write_graph_files(con, tmp_path)["graphml"])
+    assert g.number_of_edges() == len(LINKS_ROWS)
+    assert con.execute("SELECT count(*) FROM links").fetchone()[0] == len(LINKS_ROWS)  # con still usable
