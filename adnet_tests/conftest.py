@@ -42,6 +42,15 @@ def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, mani
     return folder
 
 
+def pytest_collection_modifyitems(items):
+    """The tests of one session-wide market go to one xdist worker (``--dist loadgroup`` in pyproject), so
+    the market is generated (and run) once, not once on every worker that happens to get one of them."""
+    for item in items:
+        market = next((m for m in ("small_market", "demo_market") if m in getattr(item, "fixturenames", ())), None)
+        if market:
+            item.add_marker(pytest.mark.xdist_group(market))
+
+
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout.at(tmp_path / "data")
@@ -85,10 +94,11 @@ def small_market(tmp_path_factory):
     return root, market, done
 
 
-def materialize_window(layout: DataLayout, partition_key: str, *,
+def materialize_window(layout: DataLayout, partition_key: str, *, last: str | None = None,
                        skip_groups: tuple[str, ...] = ("exports", "billing", "analysts"), **resources):
     """Materialise every asset (with its checks) for one window with the project's own resources,
-    pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``).
+    pointed at ``layout``; ``resources`` replaces any of them (e.g. ``directory=``). With ``last``,
+    every window from ``partition_key`` to ``last`` in one run (the single-run backfill ``adnet run`` makes).
 
     The export files, billing and red flags, and the analysts' copy are skipped by default
     (``skip_groups``): they have their own tests and run in ``adnet run`` (test_cli), and redoing them
@@ -100,7 +110,8 @@ def materialize_window(layout: DataLayout, partition_key: str, *,
     defs = build_definitions(str(layout.root))
     assets = [a for a in defs.assets if not set(a.group_names_by_key.values()) & set(skip_groups)]
     with dg.instance_for_test() as instance:
-        result = dg.materialize(assets, partition_key=partition_key, instance=instance,
-                                resources={**defs.resources, **resources})
+        window = ({"tags": {"dagster/asset_partition_range_start": partition_key,
+                            "dagster/asset_partition_range_end": last}} if last else {"partition_key": partition_key})
+        result = dg.materialize(assets, instance=instance, resources={**defs.resources, **resources}, **window)
     assert result.success
     return result

@@ -8,8 +8,8 @@ from adnet_tests.conftest import ad, materialize_window, write_snapshot
 SITE = "eskorte-annonser.example"
 
 
-def _materialize(layout, partition_key):
-    return materialize_window(layout, partition_key)
+def _materialize(layout, partition_key, last=None):
+    return materialize_window(layout, partition_key, last=last)
 
 
 def _tables(layout):
@@ -37,8 +37,7 @@ def _market(layout):
 
 def test_two_windows_give_the_contract_tables(layout):
     _market(layout)
-    _materialize(layout, "2026-06-01")
-    _materialize(layout, "2026-06-04")
+    _materialize(layout, "2026-06-01", last="2026-06-04")  # both windows in one run, as `adnet run` does
     con = duckdb.connect(str(layout.database), read_only=True)
     con.execute("SET TimeZone='UTC'")
     assert con.execute("SELECT count(*), count(DISTINCT snapshot_id) FROM ad_observations").fetchone() == (5, 2)
@@ -66,11 +65,10 @@ def test_two_windows_give_the_contract_tables(layout):
 
 def test_rematerialising_is_idempotent_and_replaces_exactly_the_partition(layout):
     _market(layout)
-    _materialize(layout, "2026-06-01")
+    _materialize(layout, "2026-06-01")  # window by window, as the sensor's runs do
     _materialize(layout, "2026-06-04")
     once = _tables(layout)
-    _materialize(layout, "2026-06-01")
-    _materialize(layout, "2026-06-04")
+    _materialize(layout, "2026-06-01", last="2026-06-04")  # both again in one run, as `adnet run` does
     assert _tables(layout) == once  # twice == once, table by table, row by row
     # the first window's crawl is replaced: its rows change, the other window's stay
     write_snapshot(layout.root, SITE, "2026-06-01T0614Z", [ad("9", "2026-06-01T06:20:00Z", ["41234599"])])
