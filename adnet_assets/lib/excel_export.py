@@ -17,8 +17,8 @@ Ad text is attacker-controlled, so:
 * strings starting with ``= + - @``, tab, CR or LF get the ``quote_prefix`` cell format (the text
   itself is unchanged), so they stay text when a reporter edits the cell;
 * control characters (except tab/newline; CR/CRLF become newline), lone surrogates and the XML
-  non-characters U+FFFE/U+FFFF are removed; literal ``_xHHHH_`` sequences are left to xlsxwriter,
-  which escapes them;
+  non-characters U+FFFE/U+FFFF are removed; literal ``_xHHHH_`` sequences are escaped as
+  ``_x005F_xHHHH_`` (xlsxwriter's and Excel's rule), so Excel shows them as written;
 * text longer than Excel's 32,767 characters (counted in UTF-16 units, as Excel counts) is cut to
   32,000 plus a visible marker ``… [cut: N characters]``.
 
@@ -26,14 +26,19 @@ Numbers stay numbers (integers beyond 2**53 and non-finite floats become text so
 silently rounded), timestamps are written as naive UTC datetimes with a date format, lists /
 structs / maps as compact JSON text.
 
-Memory: rows are streamed from DuckDB in batches of ``BATCH_ROWS`` and the workbook is opened with
-``constant_memory=True``: a full ``ads`` or ``ad_observations`` table can be millions of rows, and
-xlsxwriter's default mode keeps every cell as a Python object until ``close()`` (gigabytes). In
-constant-memory mode each finished row is flushed to a temp file, which is fine because we write
-strictly row by row, sheet by sheet. Its temp files (and xlsxwriter's packaging temp files) go to
-a private folder next to the target (``tmpdir``), never the system temp dir, and are removed
-afterwards. (Strings are then stored inline instead of in the shared-string table: a larger
-file, same content.)
+Speed and memory: the table sheets are written in bulk. xlsxwriter makes each sheet's frame (header
+row, column widths, frozen row, autofilter over the known row count) and the small sheets ("read
+me", one per network, their pictures); DuckDB builds the table rows' ``<row>`` XML set-based
+(``xlsx_sheet_xml``: the same cell rules as above, so the values a reader sees are those the
+cell-by-cell writer gives), and ``_splice`` copies xlsxwriter's package into the target while
+streaming those rows, ``BATCH_ROWS`` at a time, into each sheet's part (zip64, deflate level 1).
+Before its XML is written a table's rows are staged in a temp table in sheet order, so the XML
+query streams without sorting its own (larger) output; DuckDB spills to the connection's temp
+directory under its memory limit. A table with a column type ``xlsx_sheet_xml`` has no rule for
+(INTERVAL, TIME, STRUCT, MAP, ...) is written cell by cell as before (``_Writer.write_rows``).
+The workbook is opened with ``constant_memory=True`` (each finished row of a cell-by-cell sheet is
+flushed to a temp file; strings are stored inline, not in the shared-string table) and its temp
+files go to a private folder next to the target (``tmpdir``), removed afterwards.
 
 A sheet that would exceed ``MAX_ROWS`` data rows continues on ``"<name> (2)"``, ``(3)``...;
 sheet names are unique (case-insensitively, as Excel compares), at most 31 characters and free of
@@ -53,6 +58,7 @@ import math
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +67,8 @@ import duckdb
 
 from adnet_assets.lib.safe_text import CONTROL_CHARS, strip_controls
 from adnet_assets.lib.store import atomic_file, quote_ident
+from adnet_assets.lib.xlsx_sheet_xml import (Styles, bulk_rows, column_letter, register_cut, row_xml_sql,
+                                             staging_sql, unregister_cut)
 
 if TYPE_CHECKING:  # imported where a workbook is written: loading the definitions stays light
     import xlsxwriter
@@ -84,6 +92,7 @@ CUT_TO_CHARS = 32_000
 SHEET_NAME_MAX = 31
 NETWORK_SHEET_PREFIX = "network "
 MEMBER_COLUMNS = ("member_type", "member_key", "explanation")
+STAGED_TABLE = "__adnet_xlsx_rows"   # temp table: one table's rows in sheet order while its XML is written
 MAX_NETWORK_SHEETS = 200      # a workbook with thousands of tabs is unusable; the rest stay in network_members
 
 _HOSTILE_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -146,6 +155,10 @@ class _Writer:
         self.quoted = workbook.add_format({"quote_prefix": True})
         self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        # fixed style numbers, known before any cell is written: the bulk sheets' XML refers to them
+        self.styles = Styles(quoted=self.quoted._get_xf_index(), datetime=self.datetime._get_xf_index(),
+                             date=self.date._get_xf_index())
+        self.header._get_xf_index()
         self.used_names: set[str] = set()
         self.report: dict[str, int] = {}
 
@@ -255,6 +268,79 @@ class _Writer:
         self.report[ws.get_name()] = next_row - 1
 
 
+@dataclass
+class _BulkTable:
+    """A table whose sheets' rows DuckDB writes as XML: the staging statement, the XML query and
+    (sheet part, row count) per sheet."""
+    stage: str
+    sql: str
+    n_columns: int
+    parts: list[tuple[str, int]]
+
+
+def _write_table_bulk(con: duckdb.DuckDBPyConnection, writer: _Writer, title: str,
+                      select_sql: str) -> _BulkTable | None:
+    """Make the table's sheet(s) with header, widths, frozen row and filter; the rows come later
+    (``_splice``). None when a column type has no SQL rule (then the table is written cell by cell)."""
+    described = con.execute(f"DESCRIBE {select_sql}").fetchall()
+    columns, dtypes = [r[0] for r in described], [str(r[1]) for r in described]
+    ordered = bool(con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0])
+    sql = row_xml_sql(STAGED_TABLE, columns, dtypes, writer.styles, MAX_ROWS, ordered_scan=ordered)
+    if sql is None:
+        return None
+    total = con.execute(f"SELECT count(*) FROM ({select_sql}) AS _t").fetchall()[0][0]
+    sample = con.execute(f"SELECT * FROM ({select_sql}) AS _t ORDER BY ALL LIMIT {int(WIDTH_SAMPLE_ROWS)}").fetchall()
+    widths = _widths(columns, sample)
+    counts = [min(MAX_ROWS, total - start) for start in range(0, total, MAX_ROWS)] or [0]
+    parts = []
+    for count in counts:
+        ws = writer._new_sheet(title, columns, widths)
+        writer._finish(ws, columns, count + 1)
+        parts.append((f"xl/worksheets/sheet{ws.index + 1}.xml", count))
+    return _BulkTable(stage=staging_sql(select_sql, columns, STAGED_TABLE), sql=sql, n_columns=len(columns),
+                      parts=parts)
+
+
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
+
+
+def _splice(con: duckdb.DuckDBPyConnection, base: Path, out: Path, bulk: list[_BulkTable]) -> None:
+    """Copy the workbook ``base`` to ``out``, streaming each bulk sheet's rows from DuckDB into its part."""
+    where = {part: (table, i) for table in bulk for i, (part, _) in enumerate(table.parts)}
+    streams = None
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename not in where:
+                zout.writestr(info, data)
+                continue
+            table, i = where[info.filename]
+            if i == 0:
+                con.execute(table.stage)
+                streams = bulk_rows(con.execute(table.sql), [n for _, n in table.parts], BATCH_ROWS)
+            rows = next(streams)
+            count = table.parts[i][1]
+            head, sep, tail = data.partition(b"</sheetData>")
+            if not sep:
+                raise RuntimeError(f"{info.filename}: no <sheetData> in the sheet xlsxwriter wrote")
+            if count:
+                ref = f"A1:{column_letter(max(table.n_columns - 1, 0))}{count + 1}".encode()
+                head = _DIMENSION.sub(b'<dimension ref="' + ref + b'"/>', head, count=1)
+            zinfo = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            zinfo.compress_type = zipfile.ZIP_DEFLATED
+            try:                                 # fast: these are the big parts
+                zinfo.compress_level = 1         # Python 3.13+
+            except AttributeError:
+                zinfo._compresslevel = 1         # Python 3.11/3.12
+            with zout.open(zinfo, "w", force_zip64=True) as fh:
+                fh.write(head)
+                for chunk in rows:
+                    fh.write(chunk)
+                fh.write(sep + tail)
+            if i == len(table.parts) - 1:
+                con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(STAGED_TABLE)}")
+
+
 class _Rows:
     """A list of rows with the cursor interface ``write_rows`` reads."""
 
@@ -353,7 +439,8 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
     work_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
     try:
         with atomic_file(target, suffix=".tmp.xlsx") as tmp_file:
-            workbook = xlsxwriter.Workbook(str(tmp_file), {
+            base = work_dir / "base.xlsx"        # xlsxwriter's workbook; the bulk rows are spliced in after
+            workbook = xlsxwriter.Workbook(str(base), {
                 "constant_memory": True,
                 "tmpdir": str(work_dir),
                 "strings_to_formulas": False,
@@ -363,6 +450,7 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
             })
             writer = _Writer(workbook)
             without_sheet = 0
+            bulk: list[_BulkTable] = []
             try:
                 if readme:
                     writer.write_rows("read me", ["topic", "text"], _Rows(readme))
@@ -373,6 +461,10 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                     # storage order is whatever order the step that built it inserted its rows in)
                     left_out = [c for c in LEFT_OUT_COLUMNS.get(table, ()) if c in _columns(con, table)]
                     select = f"* EXCLUDE ({', '.join(map(quote_ident, left_out))})" if left_out else "*"
+                    planned = _write_table_bulk(con, writer, table, f"SELECT {select} FROM {quote_ident(table)}")
+                    if planned is not None:
+                        bulk.append(planned)
+                        continue
                     cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} ORDER BY ALL")
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
@@ -383,6 +475,15 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                     writer.report["empty"] = 0
             finally:
                 workbook.close()
+            if bulk:
+                register_cut(con, cut_text)
+                try:
+                    _splice(con, base, Path(tmp_file), bulk)
+                finally:
+                    unregister_cut(con)
+                    con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(STAGED_TABLE)}")
+            else:
+                shutil.move(str(base), str(tmp_file))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return WorkbookReport(path=target, sheets=dict(writer.report), networks_without_sheet=without_sheet)

@@ -26,6 +26,8 @@ CONTROL_CHARS_RE2 = r"[\x{0}-\x{8}\x{b}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2
 
 
 def strip_controls_sql(expr: str) -> str:
-    """SQL for :func:`strip_controls` of the VARCHAR expression ``expr`` (NULL stays NULL)."""
+    """SQL for :func:`strip_controls` of the VARCHAR expression ``expr`` (NULL stays NULL). Most text holds
+    no control character (CR is one): only text that does is rewritten."""
     text = f"replace(replace({expr}, chr(13) || chr(10), chr(10)), chr(13), chr(10))"
-    return f"regexp_replace({text}, '{CONTROL_CHARS_RE2}', '', 'g')"
+    return (f"CASE WHEN regexp_matches({expr}, '{CONTROL_CHARS_RE2}') "
+            f"THEN regexp_replace({text}, '{CONTROL_CHARS_RE2}', '', 'g') ELSE {expr} END")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import duckdb
 import openpyxl
 import pytest
 
-from adnet_assets.lib import excel_export
+from adnet_assets.lib import excel_export, xlsx_sheet_xml
 from adnet_assets.lib.excel_export import write_workbook
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"]
@@ -246,3 +246,163 @@ def test_raw_lines_are_left_out_of_the_workbook(tmp_path):
     assert rows == [("ad_key", "title"), ("ad:1", "Tromsø"), ("ad:2", "=2")]  # ordered, text stays text
     assert wb["ad_observations"]["B3"].quotePrefix
     assert [c.value for c in wb["quarantine"][1]] == ["line", "raw_line"]
+
+
+# ---------------------------------------------------------------- the bulk (DuckDB-built XML) path
+
+def _hostile_con():
+    con = duckdb.connect()
+    con.execute("SET TimeZone='Europe/Oslo'")      # TIMESTAMPTZ must still come out as naive UTC
+    con.execute("""CREATE TABLE ads (ad_key VARCHAR, title VARCHAR, n BIGINT, big HUGEINT, x DOUBLE, f REAL,
+        d DECIMAL(10, 2), ok BOOLEAN, day DATE, seen TIMESTAMP, seen_tz TIMESTAMPTZ, tags VARCHAR[],
+        nums BIGINT[], id UUID, raw BLOB)""")
+    texts = HOSTILE + [NORSK, LONG, "😀" * 20_000, "ctl\x00a\x07b\x1bc\x7fd\u202ee", "line1\r\nline2\rend",
+                       "_x0041_ and _X004a_", " lead", "trail ", "\u00a0nbsp", "a & <b> \"c\"", "", None,
+                       "\ufffex\uffff", "دبي", "x\u2028y"]
+    for i, text in enumerate(texts):
+        con.execute("INSERT INTO ads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            f"ad:{i:02d}", text, [0, -5, 2 ** 53, -(2 ** 53), 2 ** 53 + 1, 7, 8][i % 7],
+            [2 ** 70, -3, None][i % 3],
+            [0.1 + 0.2, float("nan"), float("inf"), float("-inf"), 1e20, 1e-7, -0.0, 1 / 3][i % 8],
+            1.1, "12345678.91", [True, False, None][i % 3],
+            [date(2026, 6, 1), date(1899, 12, 31), date(1900, 1, 1), date(1900, 3, 1), date(9999, 12, 31)][i % 5],
+            [datetime(2026, 6, 2, 8, 30, 15, 250000), datetime(1850, 1, 1, 12), datetime(1900, 1, 1, 6),
+             datetime(1900, 2, 28, 23, 59, 59)][i % 4],
+            datetime(2026, 6, 1, 12, i, tzinfo=timezone.utc),
+            [["=a", "b\"c", "ø\\x"], [], None, [text or "", "+1"]][i % 4], [[1, 2 ** 60], [], None][i % 3],
+            "12345678-1234-5678-1234-567812345678", b"\x00\xff=" if i % 2 else None])
+    return con
+
+
+def _cells(path):
+    wb = openpyxl.load_workbook(path)
+    return wb, {ws.title: [[(c.value, c.data_type, c.number_format, bool(c.quotePrefix)) for c in row]
+                           for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def _old_path(monkeypatch):
+    monkeypatch.setattr(excel_export, "_write_table_bulk", lambda *a, **k: None)
+
+
+def test_bulk_path_writes_what_the_cell_writer_writes(tmp_path, monkeypatch):
+    con = _hostile_con()
+    new = write_workbook(con, tmp_path / "new.xlsx")
+    # the table really went through the bulk path: its rows are not in xlsxwriter's sheet
+    plan = excel_export._write_table_bulk(
+        con, excel_export._Writer(__import__("xlsxwriter").Workbook(str(tmp_path / "probe.xlsx"))), "ads",
+        "SELECT * FROM ads")
+    assert plan is not None and plan.parts[0][1] == 21
+    with monkeypatch.context() as m:
+        _old_path(m)
+        old = write_workbook(con, tmp_path / "old.xlsx")
+    assert new.sheets == old.sheets == {"ads": 21}
+    wb_new, cells_new = _cells(tmp_path / "new.xlsx")
+    _, cells_old = _cells(tmp_path / "old.xlsx")
+    assert cells_new == cells_old
+    ws = wb_new["ads"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:O22"
+    for row in ws.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+
+
+def test_bulk_path_cell_rules(tmp_path):
+    con = _hostile_con()
+    write_workbook(con, tmp_path / "b.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "b.xlsx")["ads"]
+    rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
+    title = {k: r[1] for k, r in rows.items()}
+    for i, text in enumerate(HOSTILE):
+        assert title[f"ad:{i:02d}"].value == text.replace("\r", "\n") and title[f"ad:{i:02d}"].quotePrefix
+    assert title["ad:07"].value == "å" * 32_000 + "… [cut: 8000 characters]"
+    assert title["ad:08"].value == "😀" * 16_000 + "… [cut: 4000 characters]"
+    assert title["ad:09"].value == "ctlabcde"
+    assert title["ad:10"].value == "line1\nline2\nend"
+    # Excel shows the literal text (Excel, like xlsxwriter, only reads a lower-case "_x" as an escape)
+    assert title["ad:11"].value == "_x005F_x0041_ and _X004a_"
+    assert title["ad:12"].value == " lead" and title["ad:13"].value == "trail "
+    assert title["ad:15"].value == 'a & <b> "c"'
+    assert title["ad:16"].value is None and title["ad:17"].value is None   # empty text and NULL: no cell
+    assert title["ad:18"].value == "x"
+    header = [c.value for c in ws[1]]
+    col = {name: i for i, name in enumerate(header)}
+    n = {k: r[col["n"]] for k, r in rows.items()}
+    assert n["ad:02"].value == 2 ** 53 and n["ad:02"].data_type == "n"
+    assert n["ad:04"].value == str(2 ** 53 + 1) and n["ad:04"].data_type == "s" and not n["ad:04"].quotePrefix
+    assert rows["ad:00"][col["big"]].value == str(2 ** 70)
+    x = {k: r[col["x"]].value for k, r in rows.items()}
+    assert x["ad:00"] == 0.3 and x["ad:01"] == "nan" and x["ad:02"] == "inf" and x["ad:03"] == "-inf"
+    assert x["ad:04"] == 1e20
+    assert rows["ad:00"][col["d"]].value == 12345678.91
+    assert rows["ad:00"][col["ok"]].value is True and rows["ad:01"][col["ok"]].value is False
+    day = rows["ad:00"][col["day"]]
+    assert day.value == datetime(2026, 6, 1) and day.number_format == "yyyy-mm-dd"
+    assert rows["ad:01"][col["day"]].value == "1899-12-31"                  # before 1900: ISO text
+    seen = rows["ad:00"][col["seen"]]
+    assert seen.value == datetime(2026, 6, 2, 8, 30, 15, 250000) and seen.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert rows["ad:01"][col["seen"]].value == "1850-01-01T12:00:00"
+    assert rows["ad:05"][col["seen_tz"]].value == datetime(2026, 6, 1, 12, 5)  # UTC, whatever the session zone
+    assert rows["ad:00"][col["tags"]].value == '["=a","b\\"c","ø\\\\x"]'
+    assert rows["ad:00"][col["nums"]].value == f"[1,{2 ** 60}]"
+    assert rows["ad:00"][col["id"]].value == "12345678-1234-5678-1234-567812345678"
+    assert rows["ad:01"][col["raw"]].value == "00ff3d"
+
+
+def test_bulk_path_is_deterministic(tmp_path):
+    import zipfile
+
+    con = _hostile_con()
+    write_workbook(con, tmp_path / "a.xlsx")
+    con.execute("CREATE TABLE shuffled AS SELECT * FROM ads ORDER BY random()")
+    con.execute("DROP TABLE ads")
+    con.execute("ALTER TABLE shuffled RENAME TO ads")
+    write_workbook(con, tmp_path / "b.xlsx")
+    con.execute("SET preserve_insertion_order = false")  # then the XML query sorts by itself
+    write_workbook(con, tmp_path / "c.xlsx")
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as a:
+        for other in ("b.xlsx", "c.xlsx"):
+            with zipfile.ZipFile(tmp_path / other) as b:
+                assert a.namelist() == b.namelist()
+                for name in a.namelist():
+                    if name != "docProps/core.xml":          # holds the time the file was written
+                        assert a.read(name) == b.read(name), (other, name)
+    # nothing left on the connection: no staged rows, no helper function
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = ?",
+                       [xlsx_sheet_xml.CUT_FUNCTION]).fetchall() == [(0,)]
+
+
+def test_bulk_continuation_sheets(tmp_path, monkeypatch):
+    monkeypatch.setattr(excel_export, "MAX_ROWS", 4)
+    monkeypatch.setattr(excel_export, "BATCH_ROWS", 3)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ads AS SELECT 'ad:' || i AS ad_key, i AS n, "
+                "CASE WHEN i % 3 = 0 THEN '=x' || i END AS t FROM range(11) t(i)")
+    report = write_workbook(con, tmp_path / "split.xlsx")
+    assert report.sheets == {"ads": 4, "ads (2)": 4, "ads (3)": 3}
+    wb = openpyxl.load_workbook(tmp_path / "split.xlsx")
+    values = []
+    for ws, n in zip(wb.worksheets, (4, 4, 3)):
+        assert ws.auto_filter.ref == f"A1:C{n + 1}" and ws.freeze_panes == "A2" and ws.max_row == n + 1
+        values += [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    # ORDER BY ALL sorts ad_key as text: ad:0, ad:1, ad:10, ad:2, ...
+    assert values == sorted(range(11), key=lambda i: f"ad:{i}")
+    quoted = [c for ws in wb.worksheets for c in ws["C"][1:] if c.value]
+    assert quoted and all(c.quotePrefix and c.value.startswith("=x") for c in quoted)
+
+
+def test_unsupported_column_type_falls_back_to_the_cell_writer(tmp_path):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE red_flags (flag VARCHAR, gap INTERVAL, at_time TIME)")
+    con.execute("INSERT INTO red_flags VALUES ('=late', INTERVAL 90 MINUTE, TIME '12:30:00')")
+    report = write_workbook(con, tmp_path / "f.xlsx")
+    assert report.sheets == {"red_flags": 1}
+    ws = openpyxl.load_workbook(tmp_path / "f.xlsx")["red_flags"]
+    assert ws["A2"].value == "=late" and ws["A2"].quotePrefix
+    assert ws["B2"].value == "1:30:00" and ws["C2"].value == "12:30:00"
+
+
+def test_column_letters():
+    from adnet_assets.lib.xlsx_sheet_xml import column_letter
+
+    assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
