@@ -373,6 +373,11 @@ def _pass_unicode(text: str, marks: list[int]) -> tuple[str, list[int]]:
     return _apply_edits(text, marks, edits)
 
 
+_DROP_ASCII_DIGITS = str.maketrans("", "", "0123456789")
+assert all(len(key) == 1 for key in _LOOKALIKES)  # a deletion table needs single characters
+_DROP_LOOKALIKES = str.maketrans("", "", "".join(_LOOKALIKES))
+
+
 def _pass_lookalikes(text: str, marks: list[int]) -> tuple[str, list[int]]:
     if not any(ch in text for ch in _LOOKALIKES):
         return text, marks
@@ -381,8 +386,10 @@ def _pass_lookalikes(text: str, marks: list[int]) -> tuple[str, list[int]]:
     runs: list[list[tuple[int, int, int, int, int]]] = []
     for m in _LOOKALIKE_TOKEN_RE.finditer(text):
         tok = m.group()
-        digits = sum(c in "0123456789" for c in tok)
-        looks = sum(c in _LOOKALIKES for c in tok)
+        # Counting by deletion (str.translate) is the same count as a per-character
+        # membership test, without a Python loop per character (the profile's hot spot).
+        digits = len(tok) - len(tok.translate(_DROP_ASCII_DIGITS))
+        looks = len(tok) - len(tok.translate(_DROP_LOOKALIKES))
         token = (m.start(), m.end(), digits, looks, len(tok) - digits - looks)
         if token[4]:
             runs.append([])  # a real word ends the run
