@@ -42,22 +42,6 @@ def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, mani
     return folder
 
 
-def pytest_collection_modifyitems(items):
-    """The tests that share one of our session or module fixtures (a generated market, a finished run) go
-    to one xdist worker (``--dist loadgroup`` in pyproject), so the fixture is built once, not once on
-    every worker that happens to get one of them. A session fixture groups before a module one."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        shared = []
-        for name in getattr(item, "fixturenames", ()):
-            defs = info.name2fixturedefs.get(name, ()) if info is not None else ()
-            fixture = defs[-1] if defs else None
-            if fixture is not None and fixture.baseid.startswith("adnet_tests") and fixture.scope in ("session", "module"):
-                shared.append((fixture.scope != "session", name if fixture.scope == "session" else item.module.__name__))
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(min(shared)[1]))
-
-
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout.at(tmp_path / "data")

@@ -131,6 +131,29 @@ def wait_for_lock(open_it: Callable[[], T], path: Path, *, key: str | None, lock
             delay = min(delay * 2, 5.0)
 
 
+def _create_whole(path: Path, key: str | None) -> None:
+    """A new database file appears whole: DuckDB makes it under a temporary name beside it, then it is
+    linked into place (``os.link`` fails when another process got there first: theirs stands). Opened
+    directly, a process could find the file another one is still writing its first bytes into, and
+    fail on "not a valid DuckDB database file" (seen with four windows' runs starting at once)."""
+    if path.exists():
+        return
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        _open(tmp, False, key).close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: replace, unless another process made it meanwhile
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
 @contextlib.contextmanager
 def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0,
             threads: int | None = None, log=None, key: str | None | FromEnv = FROM_ENV,
@@ -145,6 +168,8 @@ def connect(path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.
     key = encryption.resolve(key)
     temp_dir = Path(temp_dir) if temp_dir is not None else path.parent / TMP_FOLDER
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        _create_whole(path, key)
     con = wait_for_lock(lambda: _open(path, read_only, key), path, key=key, lock_timeout_s=lock_timeout_s, log=log)
     try:
         _settle(con, key, temp_dir, threads, memory_limit)
