@@ -42,6 +42,17 @@ def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, mani
     return folder
 
 
+class CountingConnection:
+    """A connection that counts its queries (to show they do not grow with the number of networks)."""
+
+    def __init__(self, con):
+        self._con, self.queries = con, 0
+
+    def execute(self, sql, params=None):
+        self.queries += 1
+        return self._con.execute(sql, params or [])
+
+
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout.at(tmp_path / "data")

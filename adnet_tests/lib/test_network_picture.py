@@ -14,6 +14,7 @@ from PIL import Image
 from adnet_assets.lib import network_picture
 from adnet_assets.lib.network_picture import (FOOTNOTE, clean_label, picture_name, png_data_uri,
                                               render_network_png, write_network_picture, write_network_pictures)
+from adnet_tests.conftest import CountingConnection
 
 HOSTILE_NAME = "$x^2$ <b>Bjørn</b> \\frac{1}{0}\x07 Ærlig Åse " + "lang" * 20
 MEMBERS = [
@@ -188,23 +189,12 @@ def test_a_huge_network_is_capped_and_the_title_says_so(tmp_path: Path, monkeypa
     assert open_png(png).width <= 2000 and render_network_png(con, "N-big") == png  # drawn, and deterministic
 
 
-class _CountingConnection:
-    """A connection that counts its queries (to show they do not grow with the number of networks)."""
-
-    def __init__(self, con):
-        self._con, self.queries = con, 0
-
-    def execute(self, sql, params=None):
-        self.queries += 1
-        return self._con.execute(sql, params or [])
-
-
 def test_many_networks_are_read_in_a_few_set_based_passes(tmp_path: Path, monkeypatch):
     few_members = MEMBERS
     many_members = MEMBERS + [(f"N-copy-{i}", t, k) for i in range(12) for nid, t, k in MEMBERS if nid == "N-1"]
-    few = _CountingConnection(make_db(tmp_path / "few.duckdb", members=few_members))
+    few = CountingConnection(make_db(tmp_path / "few.duckdb", members=few_members))
     many_con = make_db(tmp_path / "many.duckdb", members=many_members)
-    many = _CountingConnection(many_con)
+    many = CountingConnection(many_con)
     write_network_pictures(few, tmp_path / "few")
     written = write_network_pictures(many, tmp_path / "many")
     assert len(written) == 14 and many.queries == few.queries  # one pass per table, not a query per network

@@ -18,6 +18,7 @@ import xmindparser
 
 from adnet_assets.lib import xmind_export
 from adnet_assets.lib.xmind_export import XmindReport, map_file_name, write_network_map, write_network_maps
+from adnet_tests.conftest import CountingConnection
 
 NS = {"x": "urn:xmind:xmap:xmlns:content:2.0", "xhtml": "http://www.w3.org/1999/xhtml"}
 P1, P2, P3, P_OUT = "+4741000001", "+4741000002", "+4741000003", "+4799999999"
@@ -437,17 +438,6 @@ def test_summary_shows_billing_and_red_flags_with_the_disclaimer(con, tmp_path):
         assert DISCLAIMER[:40] in flags.get("note", "")
 
 
-class _CountingConnection:
-    """A connection that counts its queries (to show they do not grow with the number of networks)."""
-
-    def __init__(self, con):
-        self._con, self.queries = con, 0
-
-    def execute(self, sql, params=None):
-        self.queries += 1
-        return self._con.execute(sql, params or [])
-
-
 def _copies(con, n):
     """``n`` more networks with N-7's members (and so its links), as many networks share a database."""
     con.execute("INSERT INTO networks SELECT 'N-7-copy-' || i, networks.* EXCLUDE (network_id) FROM networks, "
@@ -457,10 +447,10 @@ def _copies(con, n):
 
 
 def test_many_maps_are_read_in_a_few_set_based_passes(con, tmp_path, monkeypatch):
-    few = _CountingConnection(con)
+    few = CountingConnection(con)
     first = write_network_maps(few, tmp_path / "few")
     _copies(con, 12)
-    many = _CountingConnection(con)
+    many = CountingConnection(con)
     paths = write_network_maps(many, tmp_path / "many")
     assert len(paths) == len(first) + 12
     assert many.queries == few.queries  # one pass per table, not one query per network
@@ -469,7 +459,7 @@ def test_many_maps_are_read_in_a_few_set_based_passes(con, tmp_path, monkeypatch
     assert [t["title"] for t in _branch(net, "Owners")["topics"]] == [f"{OWNER_1_NAME} (O-1)", "Bjørn Ås\nÆrlig (O-2)"]
     assert len(net["relationships"]) == 2
     monkeypatch.setattr(xmind_export, "BATCH_MEMBERS", 1)
-    small = _CountingConnection(con)
+    small = CountingConnection(con)
     batched = write_network_maps(small, tmp_path / "batched")
     assert small.queries > many.queries  # a pass per batch
     for nid, path in paths.items():
