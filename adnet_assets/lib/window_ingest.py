@@ -150,20 +150,21 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, layout: DataLayout, batch: dic
             text, bad = decode_ads_file(snap.ads_bytes)
             add_lines(con, SnapshotText(window, ref.site, ref.snapshot_id, relative(layout, ref.ads_path), text, bad))
             del text
-            verified[(ref.site, ref.snapshot_id)] = (window, snap)
+            # what the snapshot row needs, not the file's bytes (a batch holds many files)
+            verified[(ref.site, ref.snapshot_id)] = (window, snap.manifest, snap.manifest_sha256, snap.ads_sha256,
+                                                     len(snap.ads_bytes))
             report.snapshots_loaded.append(ref.name)
     classify_lines(con, max_line_bytes)
     counts = line_counts(con)
-    for key, (window, snap) in verified.items():
+    for key, (window, m, manifest_sha256, ads_sha256, ads_bytes) in verified.items():
         n, loaded, quarantined = counts.get(key, (0, 0, 0))
-        m = snap.manifest
         con.execute(
             "INSERT INTO snapshot_rows BY NAME SELECT ? AS \"window\", ? AS site, ? AS snapshot_id, 'loaded' AS status,"
             " TRY_CAST(? AS TIMESTAMPTZ) AS started_at, TRY_CAST(? AS TIMESTAMPTZ) AS finished_at,"
             " TRY_CAST(? AS BIGINT) AS manifest_ads, ? AS manifest_sha256, ? AS ads_sha256, ? AS ads_bytes,"
             " ? AS n_lines, ? AS n_loaded, ? AS n_quarantined",
             [window, key[0], key[1], _text(m.get("started_at")), _text(m.get("finished_at")), _text(m.get("ads")),
-             snap.manifest_sha256, snap.ads_sha256, len(snap.ads_bytes), n, loaded, quarantined])
+             manifest_sha256, ads_sha256, ads_bytes, n, loaded, quarantined])
     # Each window's three files. The reader's big statements are bound and run once for the batch (into
     # two TEMP tables); each window's COPY is then a plain filtered read of them (binding the observation
     # SELECT cost ~10 ms a time, more than writing a small window).
