@@ -44,28 +44,13 @@ import duckdb
 
 from adnet_assets.lib import encryption
 from adnet_assets.lib.encryption import FROM_ENV, FromEnv
-from adnet_assets.lib.store import connect, quote_ident, sql_path
+from adnet_assets.lib.store import connect, database_beside, fsync_dir, fsync_file, quote_ident, sql_path
 
 STALE_TMP_S = 3600.0  # a leftover temporary copy older than this is from a crashed run: removed
 
 
 class CopyInUse(PermissionError):
     """The target could not be replaced because another process holds it open (Windows)."""
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_stale_temporaries(target: Path) -> None:
@@ -111,10 +96,9 @@ def publish_copy(con_or_path: duckdb.DuckDBPyConnection | str | os.PathLike[str]
             return publish_copy(con, target, log=log, key=key)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    try:
+    with database_beside(target) as tmp:
         _copy_into(con_or_path, tmp, key)
-        _fsync(tmp)
+        fsync_file(tmp)
         wal = target.with_name(target.name + ".wal")
         if wal.exists():
             aside = wal.with_name(f"{wal.name}.orphaned-{time.strftime('%Y%m%dT%H%M%S')}")
@@ -128,11 +112,7 @@ def publish_copy(con_or_path: duckdb.DuckDBPyConnection | str | os.PathLike[str]
             raise CopyInUse(
                 f"{target} is open in another program (a SQL client?) and cannot be replaced on this system; "
                 f"the previous copy stays. Close it and run again to get the new data. ({exc})") from exc
-        _fsync_dir(target.parent)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        fsync_dir(target.parent)
     return target
 
 

@@ -138,8 +138,7 @@ def _create_whole(path: Path, key: str | None) -> None:
     fail on "not a valid DuckDB database file" (seen with four windows' runs starting at once)."""
     if path.exists():
         return
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
+    with database_beside(path) as tmp:
         _open(tmp, False, key).close()
         try:
             os.link(tmp, path)
@@ -148,10 +147,6 @@ def _create_whole(path: Path, key: str | None) -> None:
         except OSError:  # a file system without hard links: replace, unless another process made it meanwhile
             if not path.exists():
                 os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
 
 
 @contextlib.contextmanager
@@ -237,8 +232,7 @@ def atomic_file(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fsync_file(Path(tmp))
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -309,9 +303,35 @@ def replace_quarantine(con: duckdb.DuckDBPyConnection, level: str, rows: Iterabl
                         "VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush ``path``'s bytes to the disk (before it is renamed into place)."""
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (after a rename into it); nothing where folders cannot be opened (Windows)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def database_beside(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A new path for a database file beside ``path`` (``.<name>.<random><suffix>``: the same file system, so
+    it can be renamed onto ``path``, and a name the leftover sweep knows). Whatever is left of it and of
+    its ``.wal`` is removed on the way out (nothing, once it was renamed into place)."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{suffix}"
+    try:
+        yield tmp
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def _table_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
@@ -356,10 +376,9 @@ def encrypt_database(path: Path, key: str, *, current_key: str | None = None, lo
             if log is not None:
                 log(f"{path} is already encrypted with this key; left as it is")
             return counts
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     alias = f"adnet_encrypt_{secrets.token_hex(4)}"
     replaced = False
-    try:
+    with database_beside(path) as tmp:
         with contextlib.ExitStack() as stack:
             try:
                 con = stack.enter_context(connect(path, key=current_key, lock_timeout_s=lock_timeout_s, log=log,
@@ -379,7 +398,7 @@ def encrypt_database(path: Path, key: str, *, current_key: str | None = None, lo
                 differ = sorted(t for t in counts if copied.get(t) != counts[t])
                 raise RuntimeError(f"{path}: the encrypted copy differs in {', '.join(differ)}; the plain file is "
                                    f"left as it is. Run again; if it persists, report it with this message.")
-            _fsync_path(tmp)
+            fsync_file(tmp)
             try:
                 os.replace(tmp, path)  # POSIX: while we hold the lock, so no run writes to the old file meanwhile
                 replaced = True
@@ -387,16 +406,7 @@ def encrypt_database(path: Path, key: str, *, current_key: str | None = None, lo
                 pass
         if not replaced:
             os.replace(tmp, path)
-        if os.name == "posix":
-            fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+        fsync_dir(path.parent)
     if log is not None:
         log(f"{path}: encrypted ({len(counts)} tables)")
     return counts

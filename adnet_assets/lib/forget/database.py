@@ -8,7 +8,6 @@ with its key when it is encrypted) that replaces it once every table's row count
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -22,7 +21,9 @@ from adnet_assets.lib.forget.needles import Needles
 from adnet_assets.lib.forget.plan import Plan
 from adnet_assets.lib.forget.request import ForgetError, Request, name_key
 from adnet_assets.lib.forget.sql import KEY_SQL, confirm, quote, target_views
-from adnet_assets.lib.store import connect, encrypt_database, sql_path, table_exists, transaction
+from adnet_assets.lib.store import (
+    connect, database_beside, encrypt_database, fsync_file, sql_path, table_exists, transaction,
+)
 
 
 def _select_cached(db: duckdb.DuckDBPyConnection, needles: Needles) -> dict[str, str]:
@@ -121,9 +122,8 @@ def compact_database(path: Path, *, log: Callable[[str], None] | None = None) ->
     if key is not None:  # an encrypted database: rewriting it with its own key is the same copy
         encrypt_database(path, key, current_key=key, log=log)
         return True
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.compact.tmp"
     alias = f"adnet_compact_{secrets.token_hex(4)}"
-    try:
+    with database_beside(path, ".compact.tmp") as tmp:
         with connect(path) as con:
             con.execute("CHECKPOINT")
             source = con.execute("SELECT current_database()").fetchall()[0][0]
@@ -142,13 +142,8 @@ def compact_database(path: Path, *, log: Callable[[str], None] | None = None) ->
             if counts[source] != counts[alias]:
                 raise ForgetError(f"{path}: the compacted copy does not hold the same rows; the database was left "
                                   "as it was. Run adnet forget again.")
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
+            fsync_file(tmp)
             os.replace(tmp, path)
         if log is not None:
             log(f"  {path.name} compacted ({path.stat().st_size:,} bytes)")
         return True
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
