@@ -28,13 +28,14 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
+from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
 
@@ -173,21 +174,6 @@ def _load(con: duckdb.DuckDBPyConnection, network_id: str):
             "SELECT count(*) FROM networks WHERE network_id = ?", [network_id]).fetchall()[0][0] > 0:
         return [], [], {}
     raise ValueError(f"unknown network {network_id!r}")
-
-
-def _batches(con: duckdb.DuckDBPyConnection, ids: list[str]) -> Iterator[list[str]]:
-    """The ids in runs of about ``BATCH_MEMBERS`` member rows (one SQL pass each)."""
-    sizes = dict(con.execute("SELECT network_id, count(*) FROM network_members GROUP BY 1").fetchall()
-                 ) if table_exists(con, "network_members") else {}
-    batch, rows = [], 0
-    for nid in ids:
-        batch.append(nid)
-        rows += sizes.get(nid, 0)
-        if rows >= BATCH_MEMBERS:
-            yield batch
-            batch, rows = [], 0
-    if batch:
-        yield batch
 
 
 # ---------------------------------------------------------------- layout
@@ -477,7 +463,7 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
         "SELECT DISTINCT network_id FROM networks WHERE network_id IS NOT NULL ORDER BY 1").fetchall()]
     written: dict[str, Path] = {}
     used: set[str] = set()
-    for batch in _batches(con, ids):
+    for batch in network_batches(con, ids, BATCH_MEMBERS):
         loaded = _load_many(con, batch)
         for network_id in batch:
             name = picture_name(network_id)

@@ -78,6 +78,7 @@ from xml.etree import ElementTree
 
 import duckdb
 
+from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
@@ -620,21 +621,6 @@ def _write_map(data: _Data, network_id: str, target: Path, picture_png: Path | N
     return report
 
 
-def _batches(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[list[str]]:
-    """The ids in runs of about ``BATCH_MEMBERS`` member rows (one pass over each table per run)."""
-    sizes = dict(con.execute("SELECT network_id, count(*) FROM network_members GROUP BY 1").fetchall()
-                 ) if "network_members" in _tables(con) else {}
-    batches: list[list[str]] = [[]]
-    rows = 0
-    for nid in ids:
-        if rows >= BATCH_MEMBERS:
-            batches.append([])
-            rows = 0
-        batches[-1].append(nid)
-        rows += sizes.get(nid, 0)
-    return [batch for batch in batches if batch]
-
-
 def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
                        pictures: Mapping[str, Path] | None = None,
                        progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
@@ -646,7 +632,7 @@ def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
     paths: dict[str, Path] = {}
     used: set[str] = set()
     ids = [row[0] for row in con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()]
-    for batch in _batches(con, ids):
+    for batch in network_batches(con, ids, BATCH_MEMBERS):
         data = _load(con, batch)
         for nid in batch:
             name = map_file_name(_text(nid, 1000))
