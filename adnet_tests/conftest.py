@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,6 +41,23 @@ def write_snapshot(root: Path, site: str, snapshot_id: str, lines: list, *, mani
             "files": {"ads.jsonl": {"sha256": manifest_sha or hashlib.sha256(data).hexdigest(),
                                     "bytes": len(data) + manifest_bytes_delta}}}))
     return folder
+
+
+def record_atomic_files(monkeypatch, module) -> list[Path]:
+    """Every file ``module`` writes through ``store.atomic_file`` from now on, in order (resolved paths,
+    each added once its write succeeded): what a writer wrote, or that it wrote nothing."""
+    from adnet_assets.lib import store
+
+    real, written = store.atomic_file, []
+
+    @contextlib.contextmanager
+    def recording(target, suffix: str = ".tmp"):
+        with real(target, suffix) as tmp:
+            yield tmp
+        written.append(Path(target).resolve())
+
+    monkeypatch.setattr(module, "atomic_file", recording)
+    return written
 
 
 class CountingConnection:

@@ -33,7 +33,7 @@ from adnet_assets.runner import (
     LOCK_TIMEOUT_ENV, _process_alive, disk_full_message, disk_full_text, failure_text, lock_timeout_from_env,
     remove_leftovers,
 )
-from adnet_tests.conftest import ad, run_adnet, write_snapshot
+from adnet_tests.conftest import ad, record_atomic_files, run_adnet, write_snapshot
 
 SEED, SCALE = 5, 0.02
 RUN_TIMEOUT_S = 300
@@ -278,16 +278,6 @@ def _atomic_file_failing_at_the_end(written: list[Path]):
     return failing
 
 
-def _recording(targets: list[Path]):
-    @contextlib.contextmanager
-    def recording(target: Path, suffix: str = ".tmp"):
-        with REAL_ATOMIC_FILE(target, suffix) as tmp:
-            yield tmp
-        targets.append(Path(target).resolve())
-
-    return recording
-
-
 WRITERS = {  # name -> (module whose atomic_file it uses, write(con, folder))
     "workbook": (excel_export, lambda con, out: excel_export.write_workbook(con, out / "adnet.xlsx")),
     "xmind": (xmind_export, lambda con, out: xmind_export.write_network_maps(con, out)),
@@ -308,8 +298,7 @@ def test_a_writer_that_fails_leaves_the_previous_file_and_no_temporary_file(writ
     con = duckdb.connect(str(reference.done() / "adnet.duckdb"), read_only=True)
     try:
         # every file the writer makes goes through atomic_file
-        targets: list[Path] = []
-        monkeypatch.setattr(module, "atomic_file", _recording(targets))
+        targets = record_atomic_files(monkeypatch, module)
         write(con, out)
         made = sorted(p.resolve() for p in out.rglob("*") if p.is_file())
         assert made and made == sorted(set(targets)), f"{writer} wrote files without atomic_file"

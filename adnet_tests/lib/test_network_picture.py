@@ -14,7 +14,7 @@ from PIL import Image
 from adnet_assets.lib import network_picture
 from adnet_assets.lib.network_picture import (FOOTNOTE, clean_label, picture_name, png_data_uri,
                                               render_network_png, write_network_picture, write_network_pictures)
-from adnet_tests.conftest import CountingConnection
+from adnet_tests.conftest import CountingConnection, record_atomic_files
 
 HOSTILE_NAME = "$x^2$ <b>Bjørn</b> \\frac{1}{0}\x07 Ærlig Åse " + "lang" * 20
 MEMBERS = [
@@ -234,14 +234,7 @@ def test_thumbnail_is_smaller_and_still_a_png():
 def test_pictures_drawn_from_the_same_rows_are_kept_and_changed_ones_redrawn(con, tmp_path: Path, monkeypatch):
     folder = tmp_path / "out"
     first = {nid: path.read_bytes() for nid, path in write_network_pictures(con, folder).items()}
-    drawn: list[Path] = []
-    real = network_picture.atomic_file
-
-    def recording(target, *args):
-        drawn.append(Path(target))
-        return real(target, *args)
-
-    monkeypatch.setattr(network_picture, "atomic_file", recording)
+    drawn = record_atomic_files(monkeypatch, network_picture)
     again = write_network_pictures(con, folder)
     assert drawn == [] and {nid: p.read_bytes() for nid, p in again.items()} == first  # nothing redrawn
     con.execute("UPDATE owners SET name = 'Kari Nordmann' WHERE owner_id = 'O-2'")  # N-1 changes, N/2 ø not

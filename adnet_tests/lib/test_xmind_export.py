@@ -18,7 +18,7 @@ import xmindparser
 
 from adnet_assets.lib import xmind_export
 from adnet_assets.lib.xmind_export import XmindReport, map_file_name, write_network_map, write_network_maps
-from adnet_tests.conftest import CountingConnection
+from adnet_tests.conftest import CountingConnection, record_atomic_files
 
 NS = {"x": "urn:xmind:xmap:xmlns:content:2.0", "xhtml": "http://www.w3.org/1999/xhtml"}
 P1, P2, P3, P_OUT = "+4741000001", "+4741000002", "+4741000003", "+4799999999"
@@ -472,14 +472,7 @@ def test_maps_written_from_the_same_rows_are_kept_and_changed_ones_rewritten(con
     folder = tmp_path / "maps"
     picture = _write_png(tmp_path)
     first = {nid: p.read_bytes() for nid, p in write_network_maps(con, folder, pictures={"N-7": picture}).items()}
-    written: list[Path] = []
-    real = xmind_export.atomic_file
-
-    def recording(target, *args):
-        written.append(Path(target))
-        return real(target, *args)
-
-    monkeypatch.setattr(xmind_export, "atomic_file", recording)
+    written = record_atomic_files(monkeypatch, xmind_export)
     again = write_network_maps(con, folder, pictures={"N-7": picture})
     assert written == [] and {nid: p.read_bytes() for nid, p in again.items()} == first
     write_network_maps(con, folder)  # without its picture N-7's map changes
