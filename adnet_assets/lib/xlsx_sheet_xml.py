@@ -62,12 +62,10 @@ class Styles:
 
 
 def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    out, n = "", index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    """0 -> A, 25 -> Z, 26 -> AA (xlsxwriter's own naming, imported where a workbook is written)."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(index)
 
 
 def _json_ok(dtype: str) -> bool:
