@@ -62,7 +62,7 @@ from typing import IO
 
 import duckdb
 
-from adnet_assets.lib.safe_text import strip_controls, strip_controls_sql
+from adnet_assets.lib.safe_text import strip_controls, strip_controls_sql, xml_text_sql
 from adnet_assets.lib.store import atomic_file
 
 __all__ = ["NODE_COLUMNS", "EDGE_COLUMNS", "clean_text", "clean_sql", "defuse_cell", "graph_stem",
@@ -105,14 +105,9 @@ def clean_sql(expr: str) -> str:
     return strip_controls_sql(f"coalesce(CAST({expr} AS VARCHAR), '')")
 
 
-def _xml_text(expr: str) -> str:
-    """Escaped for XML element text."""
-    return f"replace(replace(replace({expr}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
-
-
 def _xml_attr(expr: str) -> str:
     """Escaped for a double-quoted XML attribute value (tab and LF as references: parsers fold them)."""
-    return (f"replace(replace(replace({_xml_text(expr)}, '\"', '&quot;'), chr(10), '&#10;'), "
+    return (f"replace(replace(replace({xml_text_sql(expr)}, '\"', '&quot;'), chr(10), '&#10;'), "
             f"chr(9), '&#9;')")
 
 
@@ -188,9 +183,9 @@ def _graph_sql(has_members: bool, scoped: bool) -> str:
              || '<attvalue for="0" value="' || {_xml_attr('typ')} || '"/>'
              || '<attvalue for="1" value="' || {_xml_attr('nids')} || '"/>'
              || '<attvalue for="2" value="' || {_xml_attr('exps')} || '"/></attvalues></node>' || chr(10) AS gexf,
-           '<node id="' || {_xml_attr('key')} || '"><data key="d0">' || {_xml_text('typ')} || '</data>'
-             || '<data key="d1">' || {_xml_text('label')} || '</data><data key="d2">' || {_xml_text('nids')}
-             || '</data><data key="d3">' || {_xml_text('exps')} || '</data></node>' || chr(10) AS graphml,
+           '<node id="' || {_xml_attr('key')} || '"><data key="d0">' || {xml_text_sql('typ')} || '</data>'
+             || '<data key="d1">' || {xml_text_sql('label')} || '</data><data key="d2">' || {xml_text_sql('nids')}
+             || '</data><data key="d3">' || {xml_text_sql('exps')} || '</data></node>' || chr(10) AS graphml,
            concat_ws(',', {_csv_cell('key')}, {_csv_cell('typ')}, {_csv_cell('label')}, {_csv_cell('nids')},
                      {_csv_cell('exps')}) || chr(13) || chr(10) AS csv
     FROM nrow
@@ -204,9 +199,9 @@ def _graph_sql(has_members: bool, scoped: bool) -> str:
              || '<attvalue for="6" value="' || {_xml_attr('st')} || '"/>'
              || '<attvalue for="7" value="' || k || '"/></attvalues></edge>' || chr(10),
            '<edge source="' || {_xml_attr('a')} || '" target="' || {_xml_attr('b')} || '" id="' || k || '">'
-             || '<data key="d4">' || {_xml_text('kind')} || '</data><data key="d5">' || w || '</data>'
-             || '<data key="d6">' || {_xml_text('ev')} || '</data><data key="d7">' || {_xml_text('src')}
-             || '</data><data key="d8">' || {_xml_text('st')} || '</data></edge>' || chr(10),
+             || '<data key="d4">' || {xml_text_sql('kind')} || '</data><data key="d5">' || w || '</data>'
+             || '<data key="d6">' || {xml_text_sql('ev')} || '</data><data key="d7">' || {xml_text_sql('src')}
+             || '</data><data key="d8">' || {xml_text_sql('st')} || '</data></edge>' || chr(10),
            concat_ws(',', {_csv_cell('a')}, {_csv_cell('b')}, {_csv_cell('kind')}, w, {_csv_cell('ev')},
                      {_csv_cell('st')}) || chr(13) || chr(10)
     FROM erow

@@ -31,3 +31,10 @@ def strip_controls_sql(expr: str) -> str:
     text = f"replace(replace({expr}, chr(13) || chr(10), chr(10)), chr(13), chr(10))"
     return (f"CASE WHEN regexp_matches({expr}, '{CONTROL_CHARS_RE2}') "
             f"THEN regexp_replace({text}, '{CONTROL_CHARS_RE2}', '', 'g') ELSE {expr} END")
+
+
+def xml_text_sql(expr: str) -> str:
+    """SQL for the VARCHAR expression ``expr`` escaped as XML element text (``& < >``); text holding none
+    of them is left as it is."""
+    return (f"CASE WHEN regexp_matches({expr}, '[&<>]') "
+            f"THEN replace(replace(replace({expr}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ELSE {expr} END")

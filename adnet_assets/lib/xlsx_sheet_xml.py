@@ -37,7 +37,7 @@ from typing import Iterator
 
 import duckdb
 
-from adnet_assets.lib.safe_text import strip_controls_sql
+from adnet_assets.lib.safe_text import strip_controls_sql, xml_text_sql
 from adnet_assets.lib.store import quote_ident
 
 CUT_FUNCTION = "adnet_xlsx_cut_text"
@@ -84,8 +84,7 @@ def _text_cell(ref: str, text: str, styled: bool) -> str:
     # cheap tests first: most text has no "_x", no markup characters, no white space at its ends
     unx = (f"CASE WHEN contains({text}, '_x') THEN regexp_replace({text}, '(_x[0-9a-fA-F]{{4}}_)', '_x005F\\1', 'g') "
            f"ELSE {text} END")
-    esc = (f"CASE WHEN regexp_matches({text}, '[&<>]') THEN replace(replace(replace({unx}, '&', '&amp;'), "
-           f"'<', '&lt;'), '>', '&gt;') ELSE {unx} END")
+    esc = xml_text_sql(unx)
     style = (f"CASE WHEN regexp_matches({text}, '^[=+\\-@\\t\\n]') THEN ' s=\"{{q}}\"' ELSE '' END"
              if styled else "''")
     preserve = (f"CASE WHEN regexp_matches(left({text}, 1), '{_SPACE}') OR regexp_matches(right({text}, 1), '{_SPACE}') "
