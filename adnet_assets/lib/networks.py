@@ -131,11 +131,11 @@ def _load_graph(con: duckdb.DuckDBPyConnection, params: NetworkParams) -> nx.Gra
     pairs: dict[tuple[str, str], tuple[str, str, list[_Link]]] = {}
     for a, b, kind, weight, evidence, source, strength in rows:
         link = _Link(min(float(weight), 1.0), kind, evidence, source, strength)
-        pair = pairs.get((a, b) if a < b else (b, a))
-        if pair is None:
-            pairs[(a, b) if a < b else (b, a)] = (a, b, [link])
+        key = (a, b) if a < b else (b, a)
+        if key in pairs:
+            pairs[key][2].append(link)
         else:
-            pair[2].append(link)
+            pairs[key] = (a, b, [link])
     g.add_edges_from((a, b, {"links": links}) for a, b, links in pairs.values())
     for _, _, d in g.edges(data=True):
         d["links"].sort(key=lambda l: (-l.weight, l.kind, l.evidence))
