@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from adnet_assets.layout import DataLayout
 from adnet_assets.lib.snapshot_lines import DEFAULT_MAX_LINE_BYTES
 from adnet_assets.lib.encryption import configured as encryption_configured
+from adnet_assets.lib.excel_export import MAX_TABLE_ROWS
 from adnet_assets.lib.store import connect
 from adnet_assets.lib.window_ingest import DEFAULT_BATCH_BYTES
 
@@ -32,6 +33,10 @@ class AdnetData(dg.ConfigurableResource):
     ingest_batch_bytes: int = Field(
         default=DEFAULT_BATCH_BYTES, description="raw_snapshots reads windows in batches of about this many bytes of "
                                                  "ads.jsonl (whole windows): fewer statements, bounded memory.")
+    workbook_max_table_rows: int = Field(
+        default=MAX_TABLE_ROWS, description="In adnet.xlsx, a table of more rows than this has a sheet of its rows "
+                                            "about network members only (the read-me sheet says so; the database "
+                                            "has every row). 0: every table whole, whatever its size.")
     lock_timeout_s: float = Field(default=600.0, description="How long a writer waits for another process's DuckDB lock.")
     duckdb_threads: int | None = Field(default=None, description="DuckDB threads per connection (default: all cores).")
     duckdb_memory_limit: str | None = Field(

@@ -94,6 +94,32 @@ NETWORK_SHEET_PREFIX = "network "
 MEMBER_COLUMNS = ("member_type", "member_key", "explanation")
 STAGED_TABLE = "__adnet_xlsx_rows"   # temp table: one table's rows in sheet order while its XML is written
 MAX_NETWORK_SHEETS = 200      # a workbook with thousands of tabs is unusable; the rest stay in network_members
+#: A table of more rows than this gets a sheet of its rows about network members only (the database has
+#: every row, and the "read me" sheet says how many each sheet holds of how many): a workbook of millions
+#: of rows is one a reporter's Excel cannot open, and writing it was most of an export's time at scale.
+MAX_TABLE_ROWS = 100_000
+MEMBERS_TABLE = "__adnet_xlsx_members"  # temp table: (member_type, member_key, node) of every network member
+
+
+def _member_keys(member_type: str) -> str:
+    return f"(SELECT member_key FROM temp.{MEMBERS_TABLE} WHERE member_type = '{member_type}')"
+
+
+#: For each big table, its rows about network members (SQL over the table's columns; members from
+#: ``MEMBERS_TABLE``). A table not named here is written whole, whatever its size.
+NETWORK_ROWS: dict[str, str] = {
+    "ad_observations": f"ad_key IN {_member_keys('ad')}",
+    "ads": f"ad_key IN {_member_keys('ad')}",
+    "rotation_links": f"ad_key IN {_member_keys('ad')}",
+    "phones": f"phone IN {_member_keys('phone')}",
+    "series_groups": f"phone IN {_member_keys('phone')}",
+    "directory_matches": f"phone IN {_member_keys('phone')} OR owner_id IN {_member_keys('owner')}",
+    "owners": f"owner_id IN {_member_keys('owner')}",
+    "addresses": f"address_key IN {_member_keys('address')}",
+    "links": f"a IN (SELECT node FROM temp.{MEMBERS_TABLE}) OR b IN (SELECT node FROM temp.{MEMBERS_TABLE})",
+    "red_flags": (f"entity_type = 'network' OR EXISTS (SELECT 1 FROM temp.{MEMBERS_TABLE} m "
+                  "WHERE m.member_type = entity_type AND m.member_key = entity_key)"),
+}
 
 _HOSTILE_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -105,6 +131,8 @@ class WorkbookReport:
     path: Path
     sheets: dict[str, int] = field(default_factory=dict)   # sheet name -> data rows (header excluded)
     networks_without_sheet: int = 0                         # past max_network_sheets: in network_members only
+    network_rows_only: dict[str, int] = field(default_factory=dict)  # table -> its rows in the database, when
+                                                                     # its sheet holds only those about networks
 
 
 # ---------------------------------------------------------------- cell values
@@ -422,12 +450,14 @@ def _id_order(network_id: str) -> tuple[int, str]:
 
 def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list[str] | None = None,
                    network_sheets: bool = True, pictures: dict[str, Path] | None = None,
-                   max_network_sheets: int = MAX_NETWORK_SHEETS,
+                   max_network_sheets: int = MAX_NETWORK_SHEETS, max_table_rows: int | None = MAX_TABLE_ROWS,
                    readme: list[tuple[str, str]] | None = None) -> WorkbookReport:
     """Write the analyst tables (and one sheet per network, with its picture) to ``target`` atomically.
 
     ``readme`` rows (topic, text: e.g. a sheet's name and what it holds) go first, on a sheet of
-    their own named "read me"."""
+    their own named "read me", followed by a row for each table whose sheet holds only its rows about
+    network members: a table of more than ``max_table_rows`` rows that ``NETWORK_ROWS`` can scope
+    (None or 0: every table whole)."""
     import xlsxwriter
 
     target = Path(target)
@@ -435,6 +465,13 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
     folder.mkdir(parents=True, exist_ok=True)
     existing = _existing_tables(con)
     wanted = list(ANALYST_TABLES if tables is None else tables)
+    scoped = _tables_scoped_to_networks(con, [t for t in dict.fromkeys(wanted) if t in existing], existing,
+                                        max_table_rows)
+    if scoped:
+        readme = list(readme or []) + [
+            (table, f"only the rows about network members: {total:,} rows in the database, which has them all "
+                    f"(tables over {max_table_rows:,} rows are cut to the networks here)")
+            for table, total in scoped.items()]
 
     work_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder))
     try:
@@ -461,11 +498,12 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                     # storage order is whatever order the step that built it inserted its rows in)
                     left_out = [c for c in LEFT_OUT_COLUMNS.get(table, ()) if c in _columns(con, table)]
                     select = f"* EXCLUDE ({', '.join(map(quote_ident, left_out))})" if left_out else "*"
-                    planned = _write_table_bulk(con, writer, table, f"SELECT {select} FROM {quote_ident(table)}")
+                    where = f" WHERE {NETWORK_ROWS[table]}" if table in scoped else ""
+                    planned = _write_table_bulk(con, writer, table, f"SELECT {select} FROM {quote_ident(table)}{where}")
                     if planned is not None:
                         bulk.append(planned)
                         continue
-                    cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} ORDER BY ALL")
+                    cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)}{where} ORDER BY ALL")
                     columns = [d[0] for d in cursor.description]
                     writer.write_rows(table, columns, cursor)
                 if network_sheets:
@@ -486,4 +524,22 @@ def write_workbook(con: duckdb.DuckDBPyConnection, target: Path, *, tables: list
                 shutil.move(str(base), str(tmp_file))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    return WorkbookReport(path=target, sheets=dict(writer.report), networks_without_sheet=without_sheet)
+        con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(MEMBERS_TABLE)}")
+    return WorkbookReport(path=target, sheets=dict(writer.report), networks_without_sheet=without_sheet,
+                          network_rows_only=scoped)
+
+
+def _tables_scoped_to_networks(con: duckdb.DuckDBPyConnection, tables: list[str], existing: set[str],
+                               max_table_rows: int | None) -> dict[str, int]:
+    """{table: rows in the database} of the tables whose sheet holds only their rows about network
+    members (over ``max_table_rows`` rows, scoped by ``NETWORK_ROWS``); makes ``MEMBERS_TABLE`` for them."""
+    if not max_table_rows or "network_members" not in existing:
+        return {}
+    totals = {t: con.execute(f"SELECT count(*) FROM {quote_ident(t)}").fetchall()[0][0]
+              for t in tables if t in NETWORK_ROWS}
+    scoped = {t: n for t, n in totals.items() if n > max_table_rows}
+    if scoped:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {quote_ident(MEMBERS_TABLE)} AS
+                        SELECT DISTINCT member_type, member_key, member_type || ':' || member_key AS node
+                        FROM network_members""")
+    return scoped

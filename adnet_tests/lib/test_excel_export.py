@@ -406,3 +406,22 @@ def test_column_letters():
     from adnet_assets.lib.xlsx_sheet_xml import column_letter
 
     assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_a_big_table_gets_a_sheet_of_its_network_rows_and_the_read_me_says_so(tmp_path):
+    con = _con()  # ads: 12 rows, 3 of them network members (ad:1, ad:2, ad:9); phones: 2 rows
+    target = tmp_path / "scoped.xlsx"
+    report = write_workbook(con, target, max_table_rows=5, readme=[("ads", "one row per ad")])
+    assert report.network_rows_only == {"ads": 12}
+    wb = openpyxl.load_workbook(target)
+    assert sorted(c.value for c in _column(wb["ads"], "ad_key")) == ["ad:1", "ad:2", "ad:9"]
+    assert report.sheets["ads"] == 3
+    assert len(_column(wb["phones"], "phone")) == 2          # under the limit: whole
+    notes = [r for r in wb["read me"].iter_rows(values_only=True) if r[0] == "ads"]
+    assert notes[0] == ("ads", "one row per ad")
+    assert "12 rows in the database" in notes[1][1] and "only the rows about network members" in notes[1][1]
+    assert "__adnet_xlsx_members" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+    whole = write_workbook(con, tmp_path / "whole.xlsx", max_table_rows=0)
+    assert whole.network_rows_only == {} and whole.sheets["ads"] == 12
+    assert write_workbook(con, tmp_path / "default.xlsx").sheets["ads"] == 12  # 12 rows: far under the default
