@@ -3,7 +3,9 @@
 ``write_workbook(con, target, tables=None) -> WorkbookReport`` writes an .xlsx with
 
 * one sheet per analyst table that exists in the database (``ANALYST_TABLES``, or ``tables``),
-  without the columns ``LEFT_OUT_COLUMNS`` names (``ad_observations.raw_line``: the database has it), and
+  without the columns ``LEFT_OUT_COLUMNS`` names (``ad_observations.raw_line``: the database has it);
+  a table of more than ``max_table_rows`` rows (``MAX_TABLE_ROWS``) gets only its rows about network
+  members (``NETWORK_ROWS``), and the "read me" sheet says so with the table's full row count, and
 * one sheet per network (``networks`` / ``network_members``): its members with type, key and
   explanation, sorted by member_type, member_key, and the network's picture beside them when one is
   given (``pictures={network_id: png_path}``). Past ``MAX_NETWORK_SHEETS`` networks (the largest
