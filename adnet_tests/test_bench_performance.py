@@ -30,8 +30,8 @@ def test_generation_floor_and_peak_memory_of_a_tiny_market(tmp_path):
     assert market["observations"] > 0 and market["ads"] > 0 and seconds > 0 and peak > 0
     snapshots, directory, billing = perf.input_files(root)
     assert snapshots and directory
-    scan_s, lines = perf.raw_scan(root, repeats=1)
-    assert scan_s > 0
+    scan_s, text_s, lines = perf.raw_scan(root, repeats=1)
+    assert scan_s > 0 and text_s > 0
     assert lines >= market["observations"]  # every valid line, and the readable bad ones
     code, took, rss = perf.run_measured([sys.executable, "-c", "x = bytearray(64 * 1024 * 1024)"], tmp_path / "m.log")
     assert code == 0 and took > 0 and rss >= 64  # the child's own peak, in MiB
@@ -41,9 +41,9 @@ def test_result_rows_of_a_finished_run(small_market):
     """The session's small market after one ``adnet run`` (shared with test_cli: no run of our own)."""
     root, market, done = small_market
     assert done.returncode == 0, done.stderr[-2000:]
-    scan_s, lines = perf.raw_scan(root, repeats=1)
+    scan_s, text_s, lines = perf.raw_scan(root, repeats=1)
     result = perf.collect(perf.Size("small", 0.05, 13), root, success=True, total_s=12.5, peak_mib=400.0,
-                          scan_s=scan_s, scan_lines=lines, echo=lambda _m: None)
+                          scan_s=scan_s, text_scan_s=text_s, scan_lines=lines, echo=lambda _m: None)
     assert result.observations == market.n_observations and result.ads > 0 and result.phones > 0
     assert result.run_id and result.run_s > 0
     keys = [s.key for s in result.steps]
