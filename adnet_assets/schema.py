@@ -10,11 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: How DuckDB stores the long texts of the big tables (each ad's raw line, text and photo list): zstd
+#: writes them faster than DuckDB's own choice (FSST) and in less space; measured on 991,063
+#: observations, ``ad_observations`` was written in 21.6 s instead of 35.5 s and took 429 MB instead
+#: of 814 MB, while a scan of those columns took 1.5 s instead of 1.0 s. A table created before keeps
+#: the storage it had.
+LONG_TEXT = "zstd"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str
     description: str
+    compression: str | None = None  # DuckDB's storage compression for the column (None: DuckDB chooses)
+
+    def ddl(self) -> str:
+        using = f" USING COMPRESSION {self.compression}" if self.compression else ""
+        return f'"{self.name}" {self.type}{using}'
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,7 @@ class Table:
         return [c.name for c in self.columns]
 
     def ddl(self) -> str:
-        cols = ",\n  ".join(f'"{c.name}" {c.type}' for c in self.columns)
+        cols = ",\n  ".join(c.ddl() for c in self.columns)
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols}\n)'
 
 
@@ -70,17 +83,17 @@ AD_OBSERVATIONS = Table(
         C("country", "VARCHAR", "market the ad targets (ISO 3166 alpha-2, upper case), NULL when not given"),
         C("city", "VARCHAR", "where the ad says the person is now"),
         C("title", "VARCHAR", "as published (untrusted)"),
-        C("text", "VARCHAR", "as published (untrusted)"),
+        C("text", "VARCHAR", "as published (untrusted)", LONG_TEXT),
         C("name", "VARCHAR", "advertised first name"),
         C("age", "BIGINT", "advertised age"),
         C("phones_raw", "VARCHAR[]", "every number shown, as displayed"),
-        C("images", "JSON", "photos: list of {url, sha256, phash}"),
+        C("images", "JSON", "photos: list of {url, sha256, phash}", LONG_TEXT),
         C("tour", "JSON", "announced travel: list of {city, from, to}"),
         C("contact", "JSON", "other channels, e.g. {whatsapp, telegram}"),
         C("problems", "VARCHAR", "optional fields set to NULL because of a wrong type; NULL when none"),
         C("source_file", "VARCHAR", "ads.jsonl path relative to the data folder"),
         C("line_no", "BIGINT", "1-based line number in source_file"),
-        C("raw_line", "VARCHAR", "the line exactly as read (unknown fields are kept here)"),
+        C("raw_line", "VARCHAR", "the line exactly as read (unknown fields are kept here)", LONG_TEXT),
     ),
 )
 
@@ -95,7 +108,7 @@ QUARANTINE = Table(
         C("source_file", "VARCHAR", "path relative to the data folder"),
         C("line_no", "BIGINT", "1-based line number for level=line"),
         C("reason", "VARCHAR", "why it was set aside, and what to fix"),
-        C("raw_line", "VARCHAR", "the line as read (cut at 10,000 characters)"),
+        C("raw_line", "VARCHAR", "the line as read (cut at 10,000 characters)", LONG_TEXT),
     ),
 )
 
