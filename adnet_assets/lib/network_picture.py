@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from adnet_assets.lib.export_workers import ExportWorkers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
@@ -451,35 +452,49 @@ def _write(png: bytes, target: Path) -> Path:
 
 
 def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
-                           progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+                           progress: Callable[[int, int], None] | None = None,
+                           workers: int | None = None) -> dict[str, Path]:
     """``network_<id>.png`` in ``folder`` for every row of ``networks``; {network_id: path}.
     ``progress(done, total)`` is called after each picture. Members, links and labels are read in a
     few set-based passes (one per ``BATCH_MEMBERS`` member rows), not per network. A picture already in
     ``folder`` that was drawn from the same rows (its source digest says so) is kept, not drawn again:
-    a new partition redraws only the networks it changed."""
+    a new partition redraws only the networks it changed. Many pictures to draw are drawn by ``workers``
+    processes (default: ``ADNET_EXPORT_WORKERS`` or every core; see ``export_workers``)."""
     if not table_exists(con, "networks"):
         return {}
     ids = [r[0] for r in con.execute(
         "SELECT DISTINCT network_id FROM networks WHERE network_id IS NOT NULL ORDER BY 1").fetchall()]
     written: dict[str, Path] = {}
     used: set[str] = set()
-    for batch in network_batches(con, ids, BATCH_MEMBERS):
-        loaded = _load_many(con, batch)
-        for network_id in batch:
-            name = picture_name(network_id)
-            stem, i = name[:-4], 2
-            while name in used:  # two ids that differ only in unsafe characters
-                name, i = f"{stem}_{i}.png", i + 1
-            used.add(name)
-            members, links, labels = loaded.get(network_id, ([], [], {}))
-            target = Path(folder) / name
-            if _drawn_from(target) == _source(network_id, members, links, labels):
-                written[network_id] = target  # drawn by an earlier run from the same rows: the same bytes
-            else:
-                written[network_id] = _write(_draw(network_id, members, links, labels), target)
-            if progress is not None:
-                progress(len(written), len(ids))
+    done = 0
+    with ExportWorkers(workers) as pool:
+        for batch in network_batches(con, ids, BATCH_MEMBERS):
+            loaded = _load_many(con, batch)
+            jobs, targets = [], []
+            for network_id in batch:
+                name = picture_name(network_id)
+                stem, i = name[:-4], 2
+                while name in used:  # two ids that differ only in unsafe characters
+                    name, i = f"{stem}_{i}.png", i + 1
+                used.add(name)
+                members, links, labels = loaded.get(network_id, ([], [], {}))
+                written[network_id] = target = Path(folder) / name
+                if _drawn_from(target) != _source(network_id, members, links, labels):
+                    jobs.append((network_id, members, links, labels))
+                    targets.append(target)
+                else:  # drawn by an earlier run from the same rows: the same bytes
+                    done += 1
+            for png, target in zip(pool.map(_draw_job, jobs), targets):
+                _write(png, target)
+                done += 1
+                if progress is not None:
+                    progress(done, len(ids))
     return written
+
+
+def _draw_job(job: tuple) -> bytes:
+    """``_draw`` of one (network_id, members, links, labels), for ``ExportWorkers``."""
+    return _draw(*job)
 
 
 def thumbnail_png(png_bytes: bytes, max_side: int = 520) -> bytes:

@@ -78,6 +78,7 @@ from xml.etree import ElementTree
 
 import duckdb
 
+from adnet_assets.lib.export_workers import ExportWorkers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
@@ -623,23 +624,36 @@ def _write_map(data: _Data, network_id: str, target: Path, picture_png: Path | N
 
 def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
                        pictures: Mapping[str, Path] | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+                       progress: Callable[[int, int], None] | None = None,
+                       workers: int | None = None) -> dict[str, Path]:
     """Write ``network_<id>.xmind`` into ``folder`` for every network; ``pictures`` maps ids to PNGs;
     ``progress(done, total)`` is called after each map. The networks' rows are read in a few set-based
     passes (one per ``BATCH_MEMBERS`` member rows), not per network. A map already in ``folder`` written
-    from the same map and picture (the digest in its zip comment says so) is kept, not written again."""
+    from the same map and picture (the digest in its zip comment says so) is kept, not written again.
+    Many maps are written by ``workers`` processes (default: ``ADNET_EXPORT_WORKERS`` or every core)."""
     folder = Path(folder)
     paths: dict[str, Path] = {}
     used: set[str] = set()
     ids = [row[0] for row in con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()]
-    for batch in network_batches(con, ids, BATCH_MEMBERS):
-        data = _load(con, batch)
-        for nid in batch:
-            name = map_file_name(_text(nid, 1000))
-            if name in used:  # two ids that only differ in unsafe characters
-                name = name[:-6] + "_" + _xid(_text(nid, 1000))[:8] + ".xmind"
-            used.add(name)
-            paths[nid] = _write_map(data, nid, folder / name, (pictures or {}).get(nid), reuse=True).path
-            if progress is not None:
-                progress(len(paths), len(ids))
+    with ExportWorkers(workers) as pool:
+        for batch in network_batches(con, ids, BATCH_MEMBERS):
+            data = _load(con, batch)
+            jobs = []
+            for nid in batch:
+                name = map_file_name(_text(nid, 1000))
+                if name in used:  # two ids that only differ in unsafe characters
+                    name = name[:-6] + "_" + _xid(_text(nid, 1000))[:8] + ".xmind"
+                used.add(name)
+                jobs.append((data, nid, folder / name, (pictures or {}).get(nid)))
+            for nid, path in zip(batch, pool.map(_write_map_job, jobs)):
+                paths[nid] = path
+                if progress is not None:
+                    progress(len(paths), len(ids))
     return paths
+
+
+def _write_map_job(job: tuple) -> Path:
+    """``_write_map`` of one (batch data, network_id, target, picture), for ``ExportWorkers`` (a chunk of
+    jobs is pickled as one, so the batch's data goes to a worker once per chunk, not once per map)."""
+    data, nid, target, picture = job
+    return _write_map(data, nid, target, picture, reuse=True).path

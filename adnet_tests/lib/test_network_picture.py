@@ -243,3 +243,15 @@ def test_pictures_drawn_from_the_same_rows_are_kept_and_changed_ones_redrawn(con
     assert sorted(p.name for p in drawn) == ["network_N-1.png", "network_N_2__.png"]
     assert changed["N-1"].read_bytes() != first["N-1"] and changed["N/2 ø"].read_bytes() == first["N/2 ø"]
     assert changed["N-1"].read_bytes() == render_network_png(con, "N-1")
+
+
+def test_pictures_drawn_by_worker_processes_are_the_same_bytes(tmp_path: Path, monkeypatch):
+    from adnet_assets.lib import export_workers
+
+    members = MEMBERS + [(f"N-copy-{i}", t, k) for i in range(6) for nid, t, k in MEMBERS if nid == "N-1"]
+    con = make_db(tmp_path / "many.duckdb", members=members)
+    here = write_network_pictures(con, tmp_path / "here", workers=1)
+    monkeypatch.setattr(export_workers, "MIN_ITEMS", 2)
+    pooled = write_network_pictures(con, tmp_path / "pooled", workers=2)
+    assert list(pooled) == list(here) and len(here) == 8
+    assert all(pooled[nid].read_bytes() == path.read_bytes() for nid, path in here.items())

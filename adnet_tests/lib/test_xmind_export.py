@@ -483,3 +483,14 @@ def test_maps_written_from_the_same_rows_are_kept_and_changed_ones_rewritten(con
     assert [p.name for p in written[1:]] == ["network_N-7.xmind", "network_N_8_x.xmind"]
     assert changed["N/8 x"].read_bytes() == first["N/8 x"] and changed["N-7"].read_bytes() != first["N-7"]
     assert "Kari Nordmann" in _content(changed["N-7"], "content.json").decode("utf-8")
+
+
+def test_maps_written_by_worker_processes_are_the_same_bytes(con, tmp_path, monkeypatch):
+    from adnet_assets.lib import export_workers
+
+    _copies(con, 6)
+    here = write_network_maps(con, tmp_path / "here", workers=1)
+    monkeypatch.setattr(export_workers, "MIN_ITEMS", 2)
+    pooled = write_network_maps(con, tmp_path / "pooled", workers=2)
+    assert list(pooled) == list(here) and len(here) >= 7
+    assert all(pooled[nid].read_bytes() == path.read_bytes() for nid, path in here.items())
