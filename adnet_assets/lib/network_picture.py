@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from adnet_assets.lib.export_workers import ExportWorkers
+from adnet_assets.lib.workers import Workers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
@@ -459,7 +459,7 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
     few set-based passes (one per ``BATCH_MEMBERS`` member rows), not per network. A picture already in
     ``folder`` that was drawn from the same rows (its source digest says so) is kept, not drawn again:
     a new partition redraws only the networks it changed. Many pictures to draw are drawn by ``workers``
-    processes (default: ``ADNET_EXPORT_WORKERS`` or every core; see ``export_workers``)."""
+    processes (default: ``ADNET_WORKERS`` or every core; see ``workers``)."""
     if not table_exists(con, "networks"):
         return {}
     ids = [r[0] for r in con.execute(
@@ -467,7 +467,7 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
     written: dict[str, Path] = {}
     used: set[str] = set()
     done = 0
-    with ExportWorkers(workers) as pool:
+    with Workers(workers) as pool:
         for batch in network_batches(con, ids, BATCH_MEMBERS):
             loaded = _load_many(con, batch)
             jobs, targets = [], []
@@ -493,7 +493,7 @@ def write_network_pictures(con: duckdb.DuckDBPyConnection, folder: Path, *,
 
 
 def _draw_job(job: tuple) -> bytes:
-    """``_draw`` of one (network_id, members, links, labels), for ``ExportWorkers``."""
+    """``_draw`` of one (network_id, members, links, labels), for ``Workers``."""
     return _draw(*job)
 
 

@@ -78,7 +78,7 @@ from xml.etree import ElementTree
 
 import duckdb
 
-from adnet_assets.lib.export_workers import ExportWorkers
+from adnet_assets.lib.workers import Workers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
@@ -630,12 +630,12 @@ def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
     ``progress(done, total)`` is called after each map. The networks' rows are read in a few set-based
     passes (one per ``BATCH_MEMBERS`` member rows), not per network. A map already in ``folder`` written
     from the same map and picture (the digest in its zip comment says so) is kept, not written again.
-    Many maps are written by ``workers`` processes (default: ``ADNET_EXPORT_WORKERS`` or every core)."""
+    Many maps are written by ``workers`` processes (default: ``ADNET_WORKERS`` or every core)."""
     folder = Path(folder)
     paths: dict[str, Path] = {}
     used: set[str] = set()
     ids = [row[0] for row in con.execute("SELECT DISTINCT network_id FROM networks ORDER BY network_id").fetchall()]
-    with ExportWorkers(workers) as pool:
+    with Workers(workers) as pool:
         for batch in network_batches(con, ids, BATCH_MEMBERS):
             data = _load(con, batch)
             jobs = []
@@ -653,7 +653,7 @@ def write_network_maps(con: duckdb.DuckDBPyConnection, folder: Path, *,
 
 
 def _write_map_job(job: tuple) -> Path:
-    """``_write_map`` of one (batch data, network_id, target, picture), for ``ExportWorkers`` (a chunk of
+    """``_write_map`` of one (batch data, network_id, target, picture), for ``Workers`` (a chunk of
     jobs is pickled as one, so the batch's data goes to a worker once per chunk, not once per map)."""
     data, nid, target, picture = job
     return _write_map(data, nid, target, picture, reuse=True).path

@@ -246,12 +246,12 @@ def test_pictures_drawn_from_the_same_rows_are_kept_and_changed_ones_redrawn(con
 
 
 def test_pictures_drawn_by_worker_processes_are_the_same_bytes(tmp_path: Path, monkeypatch):
-    from adnet_assets.lib import export_workers
+    from adnet_assets.lib import workers
 
     members = MEMBERS + [(f"N-copy-{i}", t, k) for i in range(6) for nid, t, k in MEMBERS if nid == "N-1"]
     con = make_db(tmp_path / "many.duckdb", members=members)
     here = write_network_pictures(con, tmp_path / "here", workers=1)
-    monkeypatch.setattr(export_workers, "MIN_ITEMS", 2)
+    monkeypatch.setattr(workers, "MIN_ITEMS", 2)
     pooled = write_network_pictures(con, tmp_path / "pooled", workers=2)
     assert list(pooled) == list(here) and len(here) == 8
     assert all(pooled[nid].read_bytes() == path.read_bytes() for nid, path in here.items())

@@ -486,11 +486,11 @@ def test_maps_written_from_the_same_rows_are_kept_and_changed_ones_rewritten(con
 
 
 def test_maps_written_by_worker_processes_are_the_same_bytes(con, tmp_path, monkeypatch):
-    from adnet_assets.lib import export_workers
+    from adnet_assets.lib import workers
 
     _copies(con, 6)
     here = write_network_maps(con, tmp_path / "here", workers=1)
-    monkeypatch.setattr(export_workers, "MIN_ITEMS", 2)
+    monkeypatch.setattr(workers, "MIN_ITEMS", 2)
     pooled = write_network_maps(con, tmp_path / "pooled", workers=2)
     assert list(pooled) == list(here) and len(here) >= 7
     assert all(pooled[nid].read_bytes() == path.read_bytes() for nid, path in here.items())

@@ -1,18 +1,20 @@
-"""Per-network export work spread over processes.
+"""CPU-bound Python work spread over processes.
 
-The pictures and XMind maps of a large investigation are hundreds of independent files, each tens of
-milliseconds of pure Python (layout, drawing, XML): one process uses one core, so the others wait.
-``ExportWorkers.map`` runs such work in a pool of processes when there is enough of it to pay for
-their start (each imports Python, PIL or the XMind writer: about a second), and here otherwise.
+Some steps are pure Python over many independent items: the pictures and XMind maps of a large
+investigation (hundreds of files, each tens of milliseconds of layout, drawing and XML), or the phone
+strings not parsed yet (a fraction of a millisecond each, hundreds of thousands of them). One process
+uses one core while the others wait. ``Workers.map`` runs such work in a pool of processes when
+there is enough of it to pay for their start (each imports Python and the libraries it needs: about a
+second), and here otherwise.
 
 Workers are *spawned*, never forked: the parent holds DuckDB's threads and an open database, which a
 forked child would inherit in whatever state they were. What a worker gets and returns is pickled:
-plain rows and paths, never a connection. A worker's exception is raised here, in the parent, by
-``map``. The pool is closed when the ``with`` block ends, also when the step fails.
+plain rows, frames and paths, never a connection. A worker's exception is raised here, in the parent,
+by ``map``. The pool is closed when the ``with`` block ends, also when the step fails.
 
-As with any spawned Python process, a script that calls the exports directly needs the usual
+As with any spawned Python process, a script that calls these functions directly needs the usual
 ``if __name__ == "__main__":`` guard around its work (``adnet``, Dagster's run workers and pytest
-have it), or ``ADNET_EXPORT_WORKERS=1``.
+have it), or ``ADNET_WORKERS=1``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ R = TypeVar("R")
 
 #: Fewer items than this are done here: starting the workers would cost more than they save.
 MIN_ITEMS = 40
-#: ``ADNET_EXPORT_WORKERS``: how many processes draw and write (default: the machine's cores; 1: none).
-WORKERS_ENV = "ADNET_EXPORT_WORKERS"
+#: ``ADNET_WORKERS``: how many processes share such work (default: the machine's cores; 1: none).
+WORKERS_ENV = "ADNET_WORKERS"
 
 
 def default_workers() -> int:
@@ -38,13 +40,13 @@ def default_workers() -> int:
         try:
             value = int(raw)
         except ValueError:
-            raise ValueError(f"{WORKERS_ENV}={raw!r} is not a whole number: set it to how many processes draw "
-                             f"the network pictures and maps, e.g. {WORKERS_ENV}=2, or unset it (all cores)") from None
+            raise ValueError(f"{WORKERS_ENV}={raw!r} is not a whole number: set it to how many processes "
+                             f"share the CPU-bound work (pictures, maps, phone parsing), e.g. {WORKERS_ENV}=2, or unset it (all cores)") from None
         return max(1, value)
     return max(1, os.cpu_count() or 1)
 
 
-class ExportWorkers:
+class Workers:
     """A pool of spawned processes, started the first time there is enough work for it."""
 
     def __init__(self, workers: int | None = None, *, min_items: int | None = None):
@@ -66,7 +68,7 @@ class ExportWorkers:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def __enter__(self) -> ExportWorkers:
+    def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc) -> None:
