@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -66,6 +66,7 @@ import duckdb
 
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
+from adnet_assets.lib.workers import Workers
 
 __all__ = ["FtmReport", "write_all_ftm_entities", "write_ftm_entities"]
 
@@ -572,11 +573,39 @@ def _build(scope: tuple[list[dict], list[dict], dict], data: _Lookups, dataset: 
     return b
 
 
-def _write(b: _Builder, target: Path, renderer: _Renderer) -> FtmReport:
+#: A file of more entities than this has its lines made by ``Workers`` processes, in chunks of this many.
+PARALLEL_CHUNK = 20_000
+
+
+def _render_chunk(chunk: tuple[str, list[tuple[str, str, list[tuple[Any, tuple]]]]]) -> list[str]:
+    """The JSON lines of a chunk of (entity_id, schema, fills) of one dataset, for ``Workers``."""
+    dataset, items = chunk
+    renderer = _Renderer()
+    return [renderer.line(dataset, entity_id, schema, fills) for entity_id, schema, fills in items]
+
+
+def _lines(b: _Builder, renderer: _Renderer, pool: Workers | None) -> Iterator[tuple[str, str]]:
+    """(schema, JSON line) of each entity, in order. With a ``pool`` and many entities, chunks of them are
+    made by worker processes (an entity's line depends on its recipe alone), and the lines of the entities
+    a network file repeats are remembered here as ``renderer.line`` would remember them."""
+    items = [(entity_id, schema, fills) for entity_id, (schema, fills) in b.entities.items()]
+    if pool is None or len(items) <= PARALLEL_CHUNK:
+        for entity_id, schema, fills in items:
+            yield schema, renderer.line(b.dataset, entity_id, schema, fills)
+        return
+    chunks = [(b.dataset, items[i:i + PARALLEL_CHUNK]) for i in range(0, len(items), PARALLEL_CHUNK)]
+    for (_, chunk), lines in zip(chunks, pool.map(_render_chunk, chunks)):
+        for (entity_id, schema, fills), text in zip(chunk, lines):
+            if entity_id in renderer.keep:
+                renderer.lines[(entity_id, b.dataset + schema + repr(fills))] = text
+            yield schema, text
+
+
+def _write(b: _Builder, target: Path, renderer: _Renderer, pool: Workers | None = None) -> FtmReport:
     counts: Counter[str] = Counter()
     with atomic_file(target) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        for entity_id, (schema, fills) in b.entities.items():
-            handle.write(renderer.line(b.dataset, entity_id, schema, fills))
+        for schema, text in _lines(b, renderer, pool):
+            handle.write(text)
             counts[schema] += 1
     return FtmReport(path=target, n_entities=len(b.entities), counts=dict(sorted(counts.items())),
                      by_type=dict(sorted(b.types.items())))
@@ -594,12 +623,14 @@ def write_ftm_entities(con: duckdb.DuckDBPyConnection, target: Path, *, network_
 
 
 def write_all_ftm_entities(con: duckdb.DuckDBPyConnection, target: Path, network_targets: dict[str, Path], *,
-                           dataset: str = "adnet",
-                           progress: Callable[[int, int], None] | None = None) -> tuple[FtmReport, dict[str, FtmReport]]:
+                           dataset: str = "adnet", progress: Callable[[int, int], None] | None = None,
+                           workers: int | None = None) -> tuple[FtmReport, dict[str, FtmReport]]:
     """The evidence graph to ``target`` and each network of ``network_targets`` ({network_id: path}) to its
     file: the same bytes as ``write_ftm_entities`` writes for each, with each table read once and each
     entity a network file repeats from the whole graph made once. ``progress(done, total)`` after each
-    network file. Raises ValueError (before writing anything) when a network has no members."""
+    network file. Raises ValueError (before writing anything) when a network has no members. The whole
+    graph's lines are made by ``workers`` processes when it has more than ``PARALLEL_CHUNK`` entities
+    (default: ``ADNET_WORKERS`` or every core; see ``lib/workers.py``)."""
     scope = _gather(con, None)
     data = _lookups(con, scope[2], None)
     whole = _build(scope, data, dataset, None)
@@ -607,7 +638,8 @@ def write_all_ftm_entities(con: duckdb.DuckDBPyConnection, target: Path, network
     builders = {nid: _build(s, data, dataset, nid) for nid, s in _gather_networks(con, ids).items()}
     renderer = _Renderer()
     renderer.keep = {entity_id for nb in builders.values() for entity_id in nb.entities}
-    report = _write(whole, Path(target), renderer)
+    with Workers(workers, min_items=2) as pool:
+        report = _write(whole, Path(target), renderer, pool)
     reports: dict[str, FtmReport] = {}
     for nid in ids:
         reports[nid] = _write(builders.pop(nid), Path(network_targets[nid]), renderer)

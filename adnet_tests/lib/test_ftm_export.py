@@ -296,6 +296,20 @@ def test_all_files_at_once_are_the_same_bytes(con, tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
+def test_lines_made_by_worker_processes_are_the_same_bytes(con, tmp_path, monkeypatch):
+    from adnet_assets.lib import ftm_export
+
+    ids = [r[0] for r in con.execute("SELECT DISTINCT network_id FROM network_members ORDER BY 1").fetchall()]
+    here, here_nets = write_all_ftm_entities(con, tmp_path / "here" / "whole.json",
+                                             {nid: tmp_path / "here" / f"{nid}.json" for nid in ids}, workers=1)
+    monkeypatch.setattr(ftm_export, "PARALLEL_CHUNK", 7)  # several chunks, the last one short
+    pooled, pooled_nets = write_all_ftm_entities(con, tmp_path / "pooled" / "whole.json",
+                                                 {nid: tmp_path / "pooled" / f"{nid}.json" for nid in ids}, workers=2)
+    assert here.n_entities > 2 * 7 and pooled.path.read_bytes() == here.path.read_bytes()
+    assert (pooled.counts, pooled.by_type) == (here.counts, here.by_type)
+    assert all(pooled_nets[nid].path.read_bytes() == here_nets[nid].path.read_bytes() for nid in ids)
+
+
 def test_rewrite_is_byte_identical_and_utf8(con, db, tmp_path):
     first = write_ftm_entities(con, tmp_path / "a.json").path.read_bytes()
     again = write_ftm_entities(con, tmp_path / "a.json").path.read_bytes()
