@@ -108,7 +108,8 @@ def _export_lines(folder) -> list[str]:
 
     out = []
     if (folder / "adnet.xlsx").is_file():
-        out.append("adnet.xlsx every table, and a sheet per network with its picture (Excel)")
+        out.append("adnet.xlsx every table (of a very big one, its rows about the networks: see the read-me sheet), "
+                   "and a sheet per network with its picture (Excel)")
     if maps := count("networks", "network_*.xmind"):
         out.append(f"networks/  {maps} XMind map(s) and {count('networks', 'network_*.png')} picture(s), one per network")
     if count("graphs", "*.gexf"):
