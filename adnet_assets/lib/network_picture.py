@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from adnet_assets.lib.workers import Workers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file, table_exists
+from adnet_assets.lib.workers import Workers
 
 if TYPE_CHECKING:  # networkx and PIL are imported where a picture is drawn: loading the
     import networkx as nx  # definitions (webserver, daemon, every `adnet` command) need not pay for them

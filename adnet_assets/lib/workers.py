@@ -30,20 +30,24 @@ R = TypeVar("R")
 
 #: Fewer items than this are done here: starting the workers would cost more than they save.
 MIN_ITEMS = 40
-#: ``ADNET_WORKERS``: how many processes share such work (default: the machine's cores; 1: none).
+#: ``ADNET_WORKERS``: how many processes share such work (default: the cores this process may use; 1: none).
 WORKERS_ENV = "ADNET_WORKERS"
 
 
 def default_workers() -> int:
+    """``ADNET_WORKERS``, else the cores this process may run on (its CPU affinity: a container or
+    ``taskset`` that gives it 2 of 64 cores gets 2 workers)."""
     raw = os.environ.get(WORKERS_ENV, "").strip()
     if raw:
         try:
             value = int(raw)
         except ValueError:
-            raise ValueError(f"{WORKERS_ENV}={raw!r} is not a whole number: set it to how many processes "
-                             f"share the CPU-bound work (pictures, maps, phone parsing), e.g. {WORKERS_ENV}=2, or unset it (all cores)") from None
+            raise ValueError(f"{WORKERS_ENV}={raw!r} is not a whole number: set it to how many processes share "
+                             f"the CPU-bound work (pictures, maps, phone parsing), e.g. {WORKERS_ENV}=2, or unset "
+                             "it (every core)") from None
         return max(1, value)
-    return max(1, os.cpu_count() or 1)
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, usable or 1)
 
 
 class Workers:

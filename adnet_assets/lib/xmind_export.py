@@ -78,11 +78,11 @@ from xml.etree import ElementTree
 
 import duckdb
 
-from adnet_assets.lib.workers import Workers
 from adnet_assets.lib.network_batches import network_batches
 from adnet_assets.lib.red_flags import DISCLAIMER
 from adnet_assets.lib.safe_text import strip_controls
 from adnet_assets.lib.store import atomic_file
+from adnet_assets.lib.workers import Workers
 
 if TYPE_CHECKING:  # xmind-sdk is imported where a map is written (loading the definitions stays light)
     from xmind.core.topic import TopicElement
